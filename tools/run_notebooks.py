@@ -1,0 +1,69 @@
+"""Execute notebooks in place (saving their outputs for the docs), then clean them.
+
+Usage: .venv/bin/python tools/run_notebooks.py [--out DIR] [nbs/NN_name.ipynb ...]   (default: every notebook)
+
+With `--out DIR` the executed notebooks are written to DIR and nbs/ is left untouched.
+
+Cells flagged with one of settings.ini's `tst_flags` (`#| slow`, `#| gpu`) and cells marked
+`#| eval: false` are skipped, exactly as `nbdev_test` skips them; the first error stops the
+notebook and is printed with its cell. Outputs are kept (that is how nbdev's docs get their
+figures); execution counts and metadata noise are removed by `nbdev_clean`.
+"""
+import re, sys, time, subprocess
+from pathlib import Path
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+from nbdev.config import get_config
+from fastcore.xtras import working_directory
+
+_flag_re = re.compile(r'^\s*#\s*\|\s*(.+?)\s*$', re.M)
+
+def _directives(src):
+    out = {}
+    for line in src.splitlines():
+        m = _flag_re.match(line)
+        if not m:
+            if line.strip(): break
+            continue
+        parts = m.group(1).split()
+        if parts: out[parts[0].rstrip(':')] = parts[1:]
+    return out
+
+def run(fn, flags, dest=None):
+    fn = Path(fn).resolve()
+    nb = read_nb(fn)
+    def _skip(cell):
+        if cell.cell_type != 'code': return True
+        d = _directives(cell.source)
+        if 'nbdev_export(' in cell.source: return True
+        if d.get('eval', [''])[0].lower() == 'false': return True
+        if flags & set(d):
+            cell.outputs = []  # do not keep stale outputs of cells we did not run
+            return True
+        return False
+    shell = CaptureShell(fn)
+    t = time.time()
+    with working_directory(fn.parent):
+        shell.run_all(nb, exc_stop=True, preproc=_skip)
+    write_nb(nb, dest or fn)
+    return time.time() - t
+
+if __name__ == '__main__':
+    cfg = get_config()
+    flags = set(cfg.get('tst_flags', '').split())
+    args, out = sys.argv[1:], None
+    if args[:1] == ['--out']:
+        out, args = Path(args[1]), args[2:]
+        out.mkdir(parents=True, exist_ok=True)
+        import shutil
+        for extra in Path(cfg.config_path/cfg.nbs_path).iterdir():  # images, styles next to the notebooks
+            if extra.suffix != '.ipynb' and not extra.name.startswith('.'):
+                (shutil.copytree if extra.is_dir() else shutil.copy)(extra, out/extra.name, **({'dirs_exist_ok': True} if extra.is_dir() else {}))
+    fns = args or sorted(str(p) for p in Path(cfg.config_path/cfg.nbs_path).glob('[0-9]*.ipynb')) + [str(cfg.config_path/cfg.nbs_path/'index.ipynb')]
+    for f in fns:
+        dest = out/Path(f).name if out else None
+        try: dt = run(f, flags, dest)
+        except Exception as e:
+            print(f'FAILED {f}: {e}', file=sys.stderr); sys.exit(1)
+        print(f'{dt:6.1f}s  {f}')
+        if not out: subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), '--fname', f], check=True)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create (or update) the project's environment in .venv from a machine that has only python3.
+# Installs the pinned development set (requirements-dev.txt) and fer_explore itself (editable).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv with $($PY --version)"
+  $PY -m venv .venv
+fi
+stamp=.venv/.fer_explore_installed
+if [ ! -f "$stamp" ] || ! cmp -s requirements-dev.txt "$stamp"; then
+  echo "== installing requirements-dev.txt into .venv (first time: a few minutes)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import fer_explore, fastai, nbdev, torch" # fail here, not later, if the install broke
+  cp requirements-dev.txt "$stamp"
+fi
