@@ -257,21 +257,54 @@ def class_center_separation(centres: torch.Tensor, eps: float = 1e-8) -> torch.T
     off = ~torch.eye(centres.shape[0], dtype=torch.bool, device=centres.device)
     return (cos + 1)[off].sum()
 
+_GFE_KEYS, _MFF_KEYS = ('logits1', 'v_h1', 'sparse'), ('logits2',)
+
 class DSANLoss(FERLoss):
-    "DSAN Eq. 11: alpha * (CE(logits1) + l1 * L_FR_C + l2 * L_CCS) + (1 - alpha) * CE(logits2); centres [n_classes, d]."
+    "DSAN Eq. 11 on the streams present: alpha * L_FR + (1 - alpha) * CE(logits2); GFE-AN only: L_FR (Eq. 6); MFF-AN only: CE(logits2). Centres [n_classes, d]."
     model = 'DSAN'
-    def __init__(self, n_classes: int, d: int, alpha: float = 0.4, l1: float = 0.01, l2: float = 0.01):
-        super().__init__(); self.alpha, self.l1, self.l2 = alpha, l1, l2
+    def __init__(self, n_classes: int, d: int,
+                 alpha: float | None = None,  # two-stream weight of L_FR; None: the model's `out.aux['alpha']`, else 0.4
+                 l1: float = 0.01, l2: float = 0.01):
+        super().__init__()
+        if alpha is not None and not 0.0 <= alpha <= 1.0: raise ValueError(f"alpha must be in [0, 1] or None, got {alpha!r}")
+        self.alpha, self.l1, self.l2 = alpha, l1, l2
         self.centres = _centres(n_classes, d)
+
+    def _streams(self, out: FEROutput) -> tuple[bool, bool, float | None]:
+        "(GFE-AN present, MFF-AN present, the model's alpha or None), checked against each other."
+        has = lambda k: k in out.aux or k in out.attention
+        gfe, mff = any(has(k) for k in _GFE_KEYS), any(has(k) for k in _MFF_KEYS)
+        m_alpha = float(out.aux['alpha']) if 'alpha' in out.aux else None
+        name = type(self).__name__
+        if not (gfe or mff) or (m_alpha is not None and m_alpha > 0 and not gfe):
+            _need(out, 'logits1', name, self.model)        # raises MissingOutputError: no GFE-AN stream
+        if m_alpha is not None and m_alpha < 1 and not mff:
+            _need(out, 'logits2', name, self.model)        # raises MissingOutputError: no MFF-AN stream
+        return gfe, mff, m_alpha
+
     def forward(self, out: FEROutput, target) -> torch.Tensor:
         name = type(self).__name__
-        z1, z2 = _need(out, 'logits1', name, self.model), _need(out, 'logits2', name, self.model)
-        v, a = _need(out, 'v_h1', name, self.model), _need(out, 'sparse', name, self.model, place='attention')
-        ce1, ce2 = weighted_cross_entropy(z1, target), weighted_cross_entropy(z2, target)
-        frc, ccs = dsan_center_loss(a, v, target, self.centres), class_center_separation(self.centres)
-        fr = ce1 + self.l1 * frc + self.l2 * ccs
-        loss = self.alpha * fr + (1 - self.alpha) * ce2
-        self._keep(fr_ce=ce1, fr_c=frc, ccs=ccs, fr=fr, ce2=ce2, total=loss); return loss
+        gfe, mff, m_alpha = self._streams(out)
+        parts = {}
+        if gfe:   # GFE-AN: L_FR (Eq. 3-6)
+            z1 = _need(out, 'logits1', name, self.model)
+            v, a = _need(out, 'v_h1', name, self.model), _need(out, 'sparse', name, self.model, place='attention')
+            ce1 = weighted_cross_entropy(z1, target)
+            frc, ccs = dsan_center_loss(a, v, target, self.centres), class_center_separation(self.centres)
+            fr = ce1 + self.l1 * frc + self.l2 * ccs
+            parts.update(fr_ce=ce1, fr_c=frc, ccs=ccs, fr=fr)
+        if mff:   # MFF-AN: plain CE
+            ce2 = weighted_cross_entropy(_need(out, 'logits2', name, self.model), target)
+            parts.update(ce2=ce2)
+        if gfe and mff:   # Eq. 11
+            alpha = self.alpha if self.alpha is not None else (m_alpha if m_alpha is not None else 0.4)
+            if m_alpha is not None and abs(alpha - m_alpha) > 1e-6:
+                raise ValueError(f"{name}(alpha={self.alpha}) but the model fuses with alpha={m_alpha:.6g} "
+                                 f"(out.aux['alpha']); build the loss with alpha=None to follow the model, or with the same alpha")
+            loss = alpha * fr + (1 - alpha) * ce2
+        elif gfe: alpha, loss = 1.0, fr
+        else: alpha, loss = 0.0, ce2
+        self._keep(**parts, alpha=alpha, total=loss); return loss
 
 # %% ../nbs/20_losses.ipynb #d3cc99d6
 from .modules.capsule import capsule_margin_loss, CapsuleMarginLoss  # noqa: F401  (re-exported)
@@ -315,7 +348,7 @@ class DDAMFNAttentionLoss(FERLoss):
 LOSS_INPUTS: dict[str, tuple[str, ...]] = {
     'dan': ('logits', 'features', "aux['heads']"),
     'daf_mhsca': ('logits', 'features', "aux['head_maps']"),
-    'dsan': ("aux['logits1']", "aux['logits2']", "aux['v_h1']", "attention['sparse']"),
+    'dsan': ("aux['logits1']", "aux['logits2']", "aux['v_h1']", "attention['sparse']", "aux['alpha'] (streams present only)"),
     'cf_dan': ('logits',),
     'resnet18': ('logits',),
     'wamf': ("aux['lengths'] (else logits)",),
