@@ -3,7 +3,7 @@ metadata noise, cell ids). Works on scratch copies so the check never modifies n
 import shutil, subprocess, sys, tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]
 
 def main():
     dirty = []

@@ -6,7 +6,7 @@ library, so the working tree is never modified by the check itself.
 import filecmp, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]
 
 def tree(p: Path) -> dict:
     return {f.relative_to(p).as_posix(): f for f in p.rglob('*.py') if '__pycache__' not in f.parts}
