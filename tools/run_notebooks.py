@@ -16,18 +16,7 @@ from execnb.shell import CaptureShell
 from nbdev.config import get_config
 from fastcore.xtras import working_directory
 
-_flag_re = re.compile(r'^\s*#\s*\|\s*(.+?)\s*$', re.M)
-
-def _directives(src):
-    out = {}
-    for line in src.splitlines():
-        m = _flag_re.match(line)
-        if not m:
-            if line.strip(): break
-            continue
-        parts = m.group(1).split()
-        if parts: out[parts[0].rstrip(':')] = parts[1:]
-    return out
+from build_docs import directives as _directives  # the same reading of `#| ...` lines as the docs build
 
 def run(fn, flags, dest=None):
     fn = Path(fn).resolve()
