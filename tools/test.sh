@@ -22,7 +22,8 @@ echo "== 2/4 notebooks are clean"
 python tools/check_clean.py
 
 echo "== 3/4 notebooks (nbdev_test)"
-nbdev_test --n_workers 2 --timing
+# two notebooks at a time, one thread each: on 2 cores, torch's own threads would only fight each other
+OMP_NUM_THREADS=1 nbdev_test --n_workers 2 --timing
 
 echo "== 4/4 pytest tests/"
 python -m pytest -q tests/
