@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 _dir_re = re.compile(r'^\s*#\s*\|\s*(.+?)\s*$')
+_quarto_attrs = re.compile(r'\]\(([^)]*)\)\{[^}]*\}')
 
 
 def directives(src: str) -> dict:
@@ -63,6 +64,11 @@ def process_notebook(src: Path, dst: Path):
                 body = ''
             cell['source'] = body
             if not body.strip() and not cell.get('outputs'): continue
+            for out in cell.get('outputs', []):  # show_doc cards carry Quarto link attributes MkDocs would print
+                md = out.get('data', {}).get('text/markdown')
+                if md is not None:
+                    text = ''.join(md) if isinstance(md, list) else md
+                    out['data']['text/markdown'] = _quarto_attrs.sub(r'](\1)', text)
         cells.append(cell)
     nb['cells'] = cells
     dst.write_text(json.dumps(nb))
