@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from fer_explore.core import set_seed
-from fer_explore.data.datasets import fer_dataloaders
+from fer_explore.data.loaders import fer_dataloaders
 
 
 def loader_rate(dls, n_batches):

@@ -1,9 +1,10 @@
-"""Fixture tests of the real-data readers and loaders (fer_explore.data.datasets, nbs/02_datasets.ipynb).
+"""Fixture tests of the real-data readers and loaders (fer_explore.data.images / readers / loaders, nbs/02_images,
+nbs/02_readers and nbs/04_loaders), and of the light import of fer_explore.data (nbs/04_data_api).
 
 Every format is written as a tiny data set of random-noise images in a tmp dir; no real data set is needed.
 Run: .venv/bin/python -m pytest tests/test_datasets.py -q
 """
-import warnings
+import subprocess, sys, warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
-from fer_explore.core import canonical_classes, canonical_label, to_canonical
-from fer_explore.data.datasets import (FERDataset, detect_format, fer_dataloaders, ferplus_target, load_fer_dataset,
-                                       load_image, make_fixture, read_affectnet_csv, read_affectnet_folder,
-                                       read_ckplus, read_fer2013_csv, read_ferplus, read_image_folder, read_jaffe,
-                                       read_rafdb, read_sfew, split_dataset, subject_of, tta_predict, _FERPLUS_COLS)
+from fer_explore.core import IMAGENET_STATS, canonical_classes, canonical_label, denormalize, normalize, to_canonical
+from fer_explore.data.images import load_image
+from fer_explore.data.readers import (FERDataset, detect_format, ferplus_target, load_fer_dataset, read_affectnet_csv,
+                                      read_affectnet_folder, read_ckplus, read_fer2013_csv, read_ferplus,
+                                      read_image_folder, read_jaffe, read_rafdb, read_sfew, split_dataset, subject_of,
+                                      _FERPLUS_COLS)
+from fer_explore.data.loaders import fer_dataloaders, tta_predict
+from fer_explore.testing import make_fixture
 
 
 def _noise(path, mode='L', size=8, seed=0):
@@ -150,7 +154,8 @@ def test_missing_files(tmp_path):
     p = make_fixture('rafdb', tmp_path / 'raf', n_per_class=1)
     (p / 'Image' / 'aligned' / 'test_00010_aligned.jpg').unlink()
     with pytest.raises(FileNotFoundError, match='test_00010_aligned.jpg'): read_rafdb(p)
-    assert len(read_rafdb(p, missing='skip')) == 13
+    with pytest.warns(UserWarning, match=r"rafdb: skipped 1 item\(s\): \{'missing file': 1\}"):
+        assert len(read_rafdb(p, missing='skip')) == 13
     with pytest.raises(FileNotFoundError, match='gone.png'): load_image(tmp_path / 'gone.png')
 
 
@@ -224,7 +229,8 @@ def test_channel_conversions(tmp_path):
 def test_empty_class_folder_warns(tmp_path):
     _noise(tmp_path / 'happy' / 'a.png')
     (tmp_path / 'disgust').mkdir()
-    with pytest.warns(UserWarning, match=r'empty class folder .*disgust'):
+    with pytest.warns(UserWarning, match=r'empty class folder .*disgust'), \
+         pytest.warns(UserWarning, match=r"skipped 1 item\(s\): \{'empty class folder': 1\}"):
         ds = read_image_folder(tmp_path)
     assert len(ds) == 1 and ds.classes == canonical_classes(7)
 
@@ -295,3 +301,42 @@ def test_synthfer_source():
     assert fer_dataloaders('easy', size=32, bs=8, n_train=16, n_valid=8).one_batch()[0].shape == (8, 3, 32, 32)
     bal = fer_dataloaders('easy', size=48, bs=8, n_train=16, n_valid=8, balanced=True)  # labels from SynthFER.targets
     assert bal.one_batch()[0].shape == (8, 3, 48, 48)
+
+
+# ---------------------------------------------------------------- normalisation: the loaders use core.normalize
+def test_loaders_normalise_with_core(tmp_path):
+    p = make_fixture('fer2013', tmp_path, n_per_class=1)
+    raw = fer_dataloaders(p, size=16, bs=7, normalize=False, device='cpu')
+    dls = fer_dataloaders(p, size=16, bs=7, device='cpu')
+    x0, _ = next(iter(raw.valid)); x1, _ = next(iter(dls.valid))  # valid is not shuffled: the same images
+    assert raw.stats is None and dls.stats == IMAGENET_STATS
+    assert torch.allclose(x1, normalize(x0), atol=1e-6) and torch.allclose(denormalize(x1, dls.stats), x0, atol=1e-5)
+    g = fer_dataloaders(p, size=16, bs=7, grey_to_rgb=False, device='cpu')
+    xg, _ = next(iter(g.valid))
+    m, s = float(np.mean(IMAGENET_STATS[0])), float(np.mean(IMAGENET_STATS[1]))  # grey: the mean of the channels
+    assert xg.shape == (7, 1, 16, 16) and torch.allclose(xg, (x0[:, :1] - m) / s, atol=1e-5)
+
+
+# ---------------------------------------------------------------- import cost: reading data does not import fastai
+def _fresh(code):
+    "Run `code` in a fresh interpreter; return its stdout."
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_import_fer_explore_data_is_light():
+    out = _fresh("import sys, fer_explore.data as fd; "
+                 "print(sorted(m for m in ('fastai', 'torch', 'torchvision', 'cv2', 'matplotlib', 'pandas') if m in sys.modules))")
+    assert out == '[]', out
+    out = _fresh("import sys, fer_explore.data as fd; fd.fer_dataloaders; fd.SynthFER; "
+                 "print('fastai' in sys.modules, 'cv2' in sys.modules, fd.fer_dataloaders.__module__)")
+    assert out == 'True True fer_explore.data.loaders', out
+
+
+def test_reading_a_csv_does_not_import_fastai(tmp_path):
+    p = make_fixture('fer2013', tmp_path, n_per_class=1)
+    out = _fresh(f"import sys; from fer_explore.data import load_fer_dataset; ds = load_fer_dataset({str(p)!r}); "
+                 f"x, y = ds[0]; print(len(ds), tuple(x.shape), 'fastai' in sys.modules, 'cv2' in sys.modules)")
+    assert out == '21 (3, 48, 48) False False', out
+    out = _fresh(f"import sys; from fer_explore.data.readers import read_fer2013_csv; ds = read_fer2013_csv({str(p)!r}); "
+                 f"print(len(ds), 'fastai' in sys.modules)")
+    assert out == '21 False', out

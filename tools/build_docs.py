@@ -1,6 +1,7 @@
 """Build the documentation site offline from the notebooks, with MkDocs (Material theme).
 
-Usage: .venv/bin/python tools/build_docs.py [--out _docs]
+Usage: .venv/bin/python tools/build_docs.py [--out _docs] [--nbs nbs] [--strict]
+       .venv/bin/python tools/build_docs.py --install-katex   (once per machine; tools/setup_env.sh runs it)
 
 Why not `nbdev_docs`: it needs Quarto, whose installer downloads a binary, which this project's
 machines cannot do. nbdev's own configuration (settings.ini, nbs/_quarto.yml) stays valid, so
@@ -8,17 +9,39 @@ machines cannot do. nbdev's own configuration (settings.ini, nbs/_quarto.yml) st
 same notebooks with well-kept PyPI packages:
 - every notebook in nbs/ becomes a page (mkdocs-jupyter), with its saved outputs (figures,
   tables, `show_doc` cards). Pages are named as nbdev names them (`00_core.ipynb` -> `core.html`),
-  so links between notebooks work on both sites. nbdev directives are honoured: `#| hide` cells
-  are dropped, `#| echo: false` hides the source, `#| output: false` drops the outputs, and the
-  directive lines themselves are removed;
-- an API reference page per exported module, generated from its docstrings (mkdocstrings).
+  and markdown links to a notebook (`[core](00_core.ipynb)`) become links to its page, as on
+  nbdev's site. nbdev directives are honoured: `#| hide` cells are dropped, `#| echo: false`
+  hides the source, `#| output: false` drops the outputs, and the directive lines are removed;
+- the pages come in reading order, derived from the files present (never a list of names):
+  Home (index.ipynb); Tutorials (`tutorial*.ipynb` and nbs/tutorials/); then the numbered
+  notebooks by number: "Modules" before the first notebook that exports `models.*`, "Models"
+  up to the last one, "Training" after it; then any other notebook; then the API reference;
+- an API reference page per exported module (every `fer_explore/**.py` that nbdev generated,
+  in the order of the notebooks that export them), from its docstrings (mkdocstrings);
+- math ($...$, $$...$$ in markdown cells, and in docstrings) is typeset in the browser by KaTeX,
+  copied into the site (`assets/katex/`), so pages work from file:// and any static host with
+  no network. Nothing is loaded from a CDN: the MathJax and mermaid loaders that nbconvert's
+  template adds are removed (a page with a mermaid diagram is an error, not a silent CDN call);
+- code cells and text outputs wrap long lines with a hanging indent (a wrapped line continues
+  four columns deeper than its own indentation, as a Python continuation line would), so nothing
+  hides behind a horizontal scroll at 1280 px; no `In [ ]:` prompts.
+
+KaTeX: npm's official package, pinned to KATEX_VERSION (its JavaScript, CSS and fonts must come
+from one release, and the docs test counts the elements it produces). It is installed with npm
+into .venv/docs-js/ (git-ignored); `build` installs it there itself when it is missing.
 """
-import argparse, copy, json, re, shutil, subprocess, sys
+import argparse, copy, html, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT/'tools'/'docs_assets'       # the site's own CSS and JS (math typesetting call)
+KATEX_VERSION = '0.19.1'                 # newest release when pinned; fonts, CSS and JS must match
+KATEX_HOME = ROOT/'.venv'/'docs-js'      # npm --prefix folder (inside the git-ignored .venv)
+SRC = ROOT/'_docs_src'                   # MkDocs project written by `build` (git-ignored)
+
 _dir_re = re.compile(r'^\s*#\s*\|\s*(.+?)\s*$')
 _quarto_attrs = re.compile(r'\]\(([^)]*)\)\{[^}]*\}')
+_num_re = re.compile(r'^(\d+)([a-z]?)_')
 
 
 def directives(src: str) -> dict:
@@ -45,16 +68,110 @@ def doc_name(nb: Path) -> str:
     return re.sub(r'^\d+[a-z]?_', '', nb.stem)
 
 
-def process_notebook(src: Path, dst: Path):
-    "Copy a notebook for the docs, applying nbdev's display directives."
-    nb = json.loads(src.read_text())
+def _source(cell) -> str:
+    return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+
+
+def notebook_info(nb: Path) -> dict:
+    "Title (first `# ...` line) and the module a notebook exports (`default_exp`), read from the file."
+    cells = json.loads(nb.read_text())['cells']
+    title, exp = None, None
+    for c in cells:
+        src = _source(c)
+        if title is None and c['cell_type'] == 'markdown':
+            m = re.search(r'^#\s+(.+?)\s*$', src, re.M)
+            if m: title = m.group(1)
+        if exp is None and c['cell_type'] == 'code':
+            d = directives(src)
+            if d.get('default_exp'): exp = d['default_exp'][0]
+    return {'title': title or doc_name(nb), 'exports': exp}
+
+
+def nav_title(title: str) -> str:
+    "Short label for the navigation: the part of the title before a colon (`DAN: Distract ...` -> `DAN`)."
+    return title.split(':')[0].strip() or title
+
+
+def _num_key(nb: Path):
+    m = _num_re.match(nb.name)
+    return (int(m.group(1)), m.group(2), nb.name)
+
+
+def site_pages(nbs_dir: Path) -> list:
+    """Every notebook page of the site in reading order: dicts with `src` (the notebook), `page`
+    (its .html path in the site), `title`, `section` (None for Home)."""
+    nbs_dir = Path(nbs_dir)
+    found = [p for p in sorted(nbs_dir.rglob('*.ipynb'))
+             if not any(part.startswith(('_', '.')) for part in p.relative_to(nbs_dir).parts)
+             and '.ipynb_checkpoints' not in p.parts]
+    home = [p for p in found if p.relative_to(nbs_dir) == Path('index.ipynb')]
+    rest = [p for p in found if p not in home]
+    is_tut = lambda p: p.relative_to(nbs_dir).parts[0] == 'tutorials' or p.stem.startswith('tutorial')
+    tutorials = sorted((p for p in rest if is_tut(p)), key=lambda p: (str(p.parent), _num_key(p) if _num_re.match(p.name) else (1e9, '', p.name)))
+    numbered = sorted((p for p in rest if not is_tut(p) and p.parent == nbs_dir and _num_re.match(p.name)), key=_num_key)
+    other = [p for p in rest if not is_tut(p) and p not in numbered]
+    info = {p: notebook_info(p) for p in found}
+    is_model = [bool(info[p]['exports'] and info[p]['exports'].split('.')[0] == 'models') for p in numbered]
+    first = is_model.index(True) if any(is_model) else len(numbered)
+    last = len(is_model) - 1 - is_model[::-1].index(True) if any(is_model) else len(numbered) - 1
+    def section(i): return 'Modules' if i < first else 'Models' if i <= last else 'Training'
+    ordered = ([(p, None) for p in home] + [(p, 'Tutorials') for p in tutorials]
+               + [(p, section(i)) for i, p in enumerate(numbered)] + [(p, 'More') for p in other])
+    pages, seen = [], {}
+    for p, sec in ordered:
+        rel = p.relative_to(nbs_dir)
+        page = (rel.parent/f'{doc_name(p)}.html').as_posix()
+        if page in seen: raise ValueError(f'{rel} and {seen[page]} would both become the page {page}: rename one')
+        seen[page] = rel
+        pages.append({'src': p, 'page': page, 'title': info[p]['title'], 'section': sec})
+    if not home: raise FileNotFoundError(f'{nbs_dir}/index.ipynb (the home page) is missing')
+    return pages
+
+
+def api_modules(lib: Path = ROOT/'fer_explore', pages: list = ()) -> list:
+    """(module, notebook page or None) for every module nbdev generated under `lib` (its files carry
+    `AUTOGENERATED ... File to edit: ../nbs/NN_x.ipynb`), in the reading order of those notebooks."""
+    order = {Path(p['src']).name: i for i, p in enumerate(pages)}
+    page_of = {Path(p['src']).name: p['page'] for p in pages}
+    mods = []
+    for f in sorted(Path(lib).rglob('*.py')):
+        m = re.search(r'File to edit: (\S+?\.ipynb)', f.read_text()[:2000])
+        if not m or f.name == '_modidx.py': continue
+        parts = list(f.relative_to(lib.parent).with_suffix('').parts)
+        if parts[-1] == '__init__': parts.pop()
+        nb = Path(m.group(1)).name
+        mods.append(('.'.join(parts), page_of.get(nb), order.get(nb, 1e9)))
+    return [(m, pg) for m, pg, _ in sorted(mods, key=lambda t: (t[2], t[0]))]
+
+
+_link_re = re.compile(r'(\]\(|href=")(?!https?:|mailto:|#)([^)"#\s]+\.ipynb)(#[^)"\s]*)?')
+
+
+def rewrite_links(text: str, src: Path, page_of: dict) -> str:
+    """Links to notebooks (`](00_core.ipynb#x)`) become links to their pages (`](core.html#x)`),
+    relative to the page of `src`; `page_of` maps each notebook's resolved path to its page."""
+    src = Path(src).resolve()
+    here = Path(page_of.get(src, src.name)).parent
+    def sub(m):
+        target = (src.parent/m.group(2)).resolve()
+        if target not in page_of: return m.group(0)  # left as written: the docs test reports it as broken
+        return f'{m.group(1)}{os.path.relpath(page_of[target], here).replace(os.sep, "/")}{m.group(3) or ""}'
+    return _link_re.sub(sub, text)
+
+
+def process_notebook(src: Path, dst: Path, page_of: dict = None):
+    "Copy a notebook for the docs, applying nbdev's display directives and turning notebook links into page links."
+    nb = json.loads(Path(src).read_text())
+    fix = lambda t: rewrite_links(_quarto_attrs.sub(r'](\1)', t), src, page_of or {})
     cells = []
     for cell in nb['cells']:
-        text = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
-        if cell['cell_type'] == 'code':
+        text = _source(cell)
+        cell = copy.deepcopy(cell)
+        if cell['cell_type'] == 'markdown':
+            cell['source'] = fix(text)
+        elif cell['cell_type'] == 'code':
             d = directives(text)
             if 'hide' in d or 'default_exp' in d: continue
-            cell = copy.deepcopy(cell)
             if d.get('output', [''])[0].lower() == 'false': cell['outputs'] = []
             body = strip_directives(text)
             if d.get('echo', [''])[0].lower() == 'false':
@@ -66,59 +183,165 @@ def process_notebook(src: Path, dst: Path):
             if not body.strip() and not cell.get('outputs'): continue
             for out in cell.get('outputs', []):  # show_doc cards carry Quarto link attributes MkDocs would print
                 md = out.get('data', {}).get('text/markdown')
-                if md is not None:
-                    text = ''.join(md) if isinstance(md, list) else md
-                    out['data']['text/markdown'] = _quarto_attrs.sub(r'](\1)', text)
+                if md is not None: out['data']['text/markdown'] = fix(''.join(md) if isinstance(md, list) else md)
         cells.append(cell)
     nb['cells'] = cells
-    dst.write_text(json.dumps(nb))
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    Path(dst).write_text(json.dumps(nb))
 
 
-def module_names():
-    "Exported modules of the library, from nbdev's index."
-    sys.path.insert(0, str(ROOT))
-    from fer_explore._modidx import d
-    return sorted(m for m in d['syms'] if m.startswith('fer_explore.'))
+# ---------------------------------------------------------------- KaTeX (installed, copied, called)
+def katex_dist(install: bool = True) -> Path:
+    "KaTeX's `dist/` folder at KATEX_VERSION, installed with npm into KATEX_HOME when missing."
+    pkg = KATEX_HOME/'node_modules'/'katex'
+    def version():
+        try: return json.loads((pkg/'package.json').read_text())['version']
+        except (OSError, ValueError, KeyError): return None
+    if version() != KATEX_VERSION and install:
+        npm = shutil.which('npm')
+        if not npm: raise RuntimeError(f'KaTeX {KATEX_VERSION} is needed for the docs math and npm is not installed '
+                                       '(Debian: `apt-get install npm`)')
+        print(f'== installing KaTeX {KATEX_VERSION} from npm into {KATEX_HOME.relative_to(ROOT)}', file=sys.stderr)
+        KATEX_HOME.mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, 'install', '--silent', '--no-audit', '--no-fund', '--prefix', str(KATEX_HOME),
+                        f'katex@{KATEX_VERSION}'], check=True)
+    if version() != KATEX_VERSION:
+        raise RuntimeError(f'KaTeX {KATEX_VERSION} not found in {pkg} (found {version()}): '
+                           f'run `python tools/build_docs.py --install-katex`')
+    return pkg/'dist'
 
 
+def copy_katex(dest: Path):
+    "The parts of KaTeX the pages use (minified JS, CSS, woff2 fonts, auto-render, licence) into `dest`."
+    dist = katex_dist()
+    (dest/'fonts').mkdir(parents=True, exist_ok=True)
+    for f in ['katex.min.js', 'katex.min.css']: shutil.copy(dist/f, dest/f)
+    (dest/'contrib').mkdir(exist_ok=True)
+    shutil.copy(dist/'contrib'/'auto-render.min.js', dest/'contrib'/'auto-render.min.js')
+    for f in (dist/'fonts').glob('*.woff2'): shutil.copy(f, dest/'fonts'/f.name)
+    # the CSS lists woff2, woff and ttf for every face; keep only the woff2 we ship (every current browser reads it)
+    css = (dest/'katex.min.css').read_text()
+    css = re.sub(r',\s*url\(fonts/[^)]+\.woff\) format\("woff"\)', '', css)
+    css = re.sub(r',\s*url\(fonts/[^)]+\.ttf\) format\("truetype"\)', '', css)
+    (dest/'katex.min.css').write_text(css)
+    lic = dist.parent/'LICENSE'
+    if lic.exists(): shutil.copy(lic, dest/'LICENSE')
+
+
+# ---------------------------------------------------------------- HTML post-processing
+_mathjax_block = re.compile(r'<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->', re.S)
+_mermaid_block = re.compile(r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded".*?mermaid.*?</script>'
+                            r'(\s*<!-- End of mermaid configuration -->)?', re.S)
+_pre_re = re.compile(r'(<pre[^>]*>)(.*?)(</pre>)', re.S)
+_tag_split = re.compile(r'(<span\b[^>]*>|</span>)')
+
+
+def wrap_lines(inner: str, hang: int = 4) -> str:
+    """The inner HTML of a highlighted `<pre>` with each line in a `<span class="ln">` that wraps with
+    a hanging indent: its continuation starts `hang` columns deeper than the line's own indentation.
+    Token spans that cross a line end are closed and reopened, so every line span is well formed."""
+    if 'class="ln"' in inner: return inner
+    lines, stack = [[]], []
+    for part in _tag_split.split(inner):
+        if not part: continue
+        if part.startswith('<span'): stack.append(part); lines[-1].append(part)
+        elif part == '</span>':
+            if stack: stack.pop(); lines[-1].append(part)
+        else:
+            for k, seg in enumerate(part.split('\n')):
+                if k:
+                    lines[-1].append('</span>' * len(stack))
+                    lines.append(list(stack))
+                if seg: lines[-1].append(seg)
+    trailing = not re.sub(r'<[^>]+>', '', ''.join(lines[-1]))  # the usual final newline
+    if trailing: lines.pop()
+    out = []
+    for ln in lines:
+        body = ''.join(ln)
+        text = html.unescape(re.sub(r'<[^>]+>', '', body))
+        ind = len(text) - len(text.lstrip(' '))
+        out.append(f'<span class="ln" style="--i:{ind + hang}ch">{body}</span>')
+    return '\n'.join(out) + ('\n' if trailing else '')
+
+
+def postprocess_page(text: str, notebook: bool) -> str:
+    "Drop the CDN loaders nbconvert's template adds; wrap code and text outputs of notebook pages."
+    text = _mermaid_block.sub('', _mathjax_block.sub('', text))
+    if 'class="jp-Mermaid' in text:
+        raise ValueError('a mermaid diagram needs mermaid.js, which this site does not ship (it would come from a CDN)')
+    if notebook:
+        text = _pre_re.sub(lambda m: m.group(1) + wrap_lines(m.group(2)) + m.group(3), text)
+    return text
+
+
+_remote = re.compile(r'<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)="(?:https?:)?//[^"]*"', re.I)
+
+
+def remote_loads(text: str) -> list:
+    "Tags in a page that would load something from another host (scripts, styles, images, frames)."
+    return _remote.findall(text)
+
+
+# ---------------------------------------------------------------- the build
 def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
-    src = ROOT/'_docs_src'
-    if src.exists(): shutil.rmtree(src)
-    (src/'docs'/'api').mkdir(parents=True)
-    nbs = sorted(nbs_dir.glob('[0-9]*.ipynb'))
-    nav = [{'Home': 'index.ipynb'}]
-    process_notebook(nbs_dir/'index.ipynb', src/'docs'/'index.ipynb')
-    if (nbs_dir/'images').exists(): shutil.copytree(nbs_dir/'images', src/'docs'/'images')
-    for nb in nbs:
-        name = doc_name(nb)
-        process_notebook(nb, src/'docs'/f'{name}.ipynb')
-        nav.append({nb.stem: f'{name}.ipynb'})
+    out, nbs_dir = Path(out), Path(nbs_dir)
+    docs = SRC/'docs'
+    if docs.exists(): shutil.rmtree(docs)  # SRC/.cache (mkdocs-jupyter's conversions) is kept between builds
+    (docs/'api').mkdir(parents=True)
+    pages = site_pages(nbs_dir)
+    page_of = {p['src'].resolve(): p['page'] for p in pages}
+    nav, sections = [], {}
+    for p in pages:
+        dst = docs/Path(p['page']).with_suffix('.ipynb')
+        process_notebook(p['src'], dst, page_of)
+        entry = {nav_title(p['title']): Path(p['page']).with_suffix('.ipynb').as_posix()}
+        if p['section'] is None: nav.append({'Home': entry.popitem()[1]})
+        else:
+            if p['section'] not in sections:
+                sections[p['section']] = []
+                nav.append({p['section']: sections[p['section']]})
+            sections[p['section']].append(entry)
+    if (nbs_dir/'images').exists(): shutil.copytree(nbs_dir/'images', docs/'images')
     api = []
-    for mod in module_names():
-        page = f"api/{mod.removeprefix('fer_explore.').replace('.', '_')}.md"
-        (src/'docs'/page).write_text(f'# `{mod}`\n\n::: {mod}\n    options:\n      show_root_heading: false\n'
-                                     f'      show_source: true\n      members_order: source\n')
-        api.append({mod: page})
+    for mod, nbpage in api_modules(ROOT/'fer_explore', pages):
+        name = mod.removeprefix('fer_explore.')
+        page = f"api/{name.replace('.', '_')}.md"
+        where = f'Explained, with its equations and figures, in [{nbpage}](../{nbpage}).\n\n' if nbpage else ''
+        (docs/page).write_text(f'# `{mod}`\n\n{where}::: {mod}\n    options:\n      show_root_heading: false\n'
+                               f'      show_source: true\n      members_order: source\n')
+        api.append({name: page})
     nav.append({'API reference': api})
+    copy_katex(docs/'assets'/'katex')
+    for f in ASSETS.iterdir(): shutil.copy(f, docs/'assets'/f.name)
     cfg = {
         'site_name': 'fer_explore',
         'site_description': 'Teach, train and look inside attention-based facial expression recognition models',
         'docs_dir': 'docs', 'site_dir': str(out.resolve()),
         'use_directory_urls': False,  # pages are plain .html files: the site works from file:// too
         'theme': {'name': 'material', 'font': False,  # no web fonts: the site must work offline
-                  'features': ['navigation.sections', 'content.code.copy']},
+                  'features': ['navigation.sections', 'navigation.footer', 'toc.integrate', 'content.code.copy']},
         'plugins': ['search',
-                    {'mkdocs-jupyter': {'execute': False, 'include_source': True, 'ignore_h1_titles': False,
+                    {'mkdocs-jupyter': {'execute': False, 'include_source': False, 'ignore_h1_titles': False,
+                                        'no_prompt': True, 'cache_dir': str(SRC/'.cache'/'mkdocs-jupyter'),
                                         'remove_tag_config': {'remove_input_tags': ['hide-input']}}},
                     {'mkdocstrings': {'handlers': {'python': {'paths': [str(ROOT)],
                                                               'options': {'docstring_style': None}}}}}],
         'nav': nav,
-        'markdown_extensions': ['tables', 'admonition', 'pymdownx.arithmatex'],
+        'extra_css': ['assets/katex/katex.min.css', 'assets/fer_docs.css'],
+        'extra_javascript': ['assets/katex/katex.min.js', 'assets/katex/contrib/auto-render.min.js', 'assets/math.js'],
+        'markdown_extensions': ['tables', 'admonition', {'pymdownx.arithmatex': {'generic': True}}],
     }
-    (src/'mkdocs.yml').write_text(json.dumps(cfg, indent=1))  # JSON is valid YAML
-    cmd = [str(Path(sys.executable).parent/'mkdocs'), 'build', '-q', '-f', str(src/'mkdocs.yml')]
+    (SRC/'mkdocs.yml').write_text(json.dumps(cfg, indent=1))  # JSON is valid YAML
+    cmd = [str(Path(sys.executable).parent/'mkdocs'), 'build', '-q', '-f', str(SRC/'mkdocs.yml')]
     if strict: cmd.append('--strict')
-    subprocess.run(cmd, check=True, cwd=src)
+    subprocess.run(cmd, check=True, cwd=SRC)
+    nb_pages = {p['page'] for p in pages}
+    for f in out.rglob('*.html'):
+        rel = f.relative_to(out).as_posix()
+        text = postprocess_page(f.read_text(), notebook=rel in nb_pages)
+        bad = remote_loads(text)
+        if bad: raise ValueError(f'{rel} would load from another host: {bad[:3]}')
+        f.write_text(text)
     return out
 
 
@@ -127,5 +350,7 @@ if __name__ == '__main__':
     p.add_argument('--out', default=str(ROOT/'_docs'), help='folder to build the site into')
     p.add_argument('--strict', action='store_true', help='fail on MkDocs warnings')
     p.add_argument('--nbs', default=str(ROOT/'nbs'), help='folder of (executed) notebooks to build from')
+    p.add_argument('--install-katex', action='store_true', help=f'install KaTeX {KATEX_VERSION} (npm) if missing, and stop')
     a = p.parse_args()
-    print(build(Path(a.out), a.strict, Path(a.nbs))/'index.html')
+    if a.install_katex: print(katex_dist())
+    else: print(build(Path(a.out), a.strict, Path(a.nbs))/'index.html')

@@ -8,8 +8,13 @@ Cells flagged with one of settings.ini's `tst_flags` (`#| slow`, `#| gpu`) and c
 `#| eval: false` are skipped, exactly as `nbdev_test` skips them; the first error stops the
 notebook and is printed with its cell. Outputs are kept (that is how nbdev's docs get their
 figures); execution counts and metadata noise are removed by `nbdev_clean`.
+
+The kernel gets the environment `tools/demo.sh` sets (`PYTHONWARNINGS=ignore::FutureWarning`,
+`NO_MKDOCS_2_WARNING=1`) and the same warning filter inside the shell, so that saved outputs carry no
+such warnings (they print the machine's paths). Figures are saved as plain PNG at matplotlib's default
+dpi (execnb's default, 'retina', doubles every dimension and roughly quadruples the file).
 """
-import re, sys, time, subprocess
+import os, re, sys, time, subprocess
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
@@ -17,6 +22,18 @@ from nbdev.config import get_config
 from fastcore.xtras import working_directory
 
 from build_docs import directives as _directives  # the same reading of `#| ...` lines as the docs build
+
+KERNEL_ENV = {'PYTHONWARNINGS': 'ignore::FutureWarning', 'NO_MKDOCS_2_WARNING': '1'}  # what tools/demo.sh exports
+KERNEL_SETUP = "__import__('warnings').filterwarnings('ignore', category=FutureWarning)"
+
+def kernel_env(env=None) -> dict:
+    "`env` (default os.environ) with demo.sh's settings added; an existing PYTHONWARNINGS keeps its own filters too."
+    env = dict(os.environ if env is None else env)
+    pw = [w for w in env.get('PYTHONWARNINGS', '').split(',') if w]
+    if KERNEL_ENV['PYTHONWARNINGS'] not in pw: pw.append(KERNEL_ENV['PYTHONWARNINGS'])
+    env['PYTHONWARNINGS'] = ','.join(pw)
+    env['NO_MKDOCS_2_WARNING'] = KERNEL_ENV['NO_MKDOCS_2_WARNING']
+    return env
 
 def run(fn, flags, dest=None):
     fn = Path(fn).resolve()
@@ -30,7 +47,9 @@ def run(fn, flags, dest=None):
             cell.outputs = []  # do not keep stale outputs of cells we did not run
             return True
         return False
-    shell = CaptureShell(fn)
+    os.environ.update(kernel_env())  # before the shell exists: the kernel and its subprocesses see it
+    shell = CaptureShell(fn, mpl_format='png')
+    shell.run_cell(KERNEL_SETUP)     # not a notebook cell: nothing of it is saved
     t = time.time()
     with working_directory(fn.parent):
         shell.run_all(nb, exc_stop=True, preproc=_skip)

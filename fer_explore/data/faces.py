@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .datasets import image_to_array
+from .images import image_to_array
 
 # %% auto #0
 __all__ = ['FaceBox', 'to_rgb_uint8', 'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces', 'align_crop',

@@ -8,8 +8,9 @@ import torch
 import torch.nn as nn
 
 from ..core import FEROutput, register_model
-from ..modules.backbone import create_backbone, feature_map_size, size_pair
-from ..modules.pcp import CrossFusionDualAttention, ILM, received_attention_map, BRANCHES
+from ..losses import CrossEntropyFER
+from ..modules.backbone import resolve_backbone, feature_map_size, size_pair
+from ..modules.grouped_attention import CrossFusionDualAttention, ILM, received_attention_map, BRANCHES
 
 # %% auto #0
 __all__ = ['CFDAN']
@@ -17,7 +18,8 @@ __all__ = ['CFDAN']
 # %% ../../nbs/23_cf_dan.ipynb #6ca8bf10
 _ATTENTION = ('cross', 'dual', 'spatial', 'channel')
 
-@register_model('cf_dan')
+@register_model('cf_dan', paper='CF-DAN', paper_params=16_400_000, paper_gmacs=2.0, loss=CrossEntropyFER,
+                attention_maps=('spatial', 'channel'), cam_layer='backbone.layer4')
 class CFDAN(nn.Module):
     "CF-DAN (Zhang et al.): backbone -> cross-fusion grouped dual attention (2 layers) -> ILM -> GAP -> Linear."
     def __init__(self, n_classes: int = 7,
@@ -33,13 +35,11 @@ class CFDAN(nn.Module):
                  n_layers: int = 2,  # dual-attention layers
                  norm: bool = False,  # LayerNorm on the attention inputs (not in the paper; steadies training)
                  input_size: int | tuple[int, int] = 224,  # image size the model is built for (checks n_groups)
-                 weights: str | None = None):  # local backbone weights file, passed to `create_backbone`
+                 weights: str | None = None):  # local backbone weights (a file or a state dict), see `resolve_backbone`
         super().__init__()
         if attention not in _ATTENTION: raise ValueError(f"attention must be one of {_ATTENTION}, got {attention!r}")
         self.n_classes, self.attention_mode, self.use_ilm = n_classes, attention, use_ilm
-        if isinstance(backbone, str):
-            backbone = create_backbone(backbone, weights=weights) if weights is not None else create_backbone(backbone)
-        self.backbone = backbone
+        self.backbone = backbone = resolve_backbone(backbone, weights)
         C = backbone.out_channels
         branches = BRANCHES if attention in ('cross', 'dual') else (attention,)
         self.attn = CrossFusionDualAttention(C, n_layers, n_groups, n_channel_groups, distill, r, dist_groups,

@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 
 from ..core import FEROutput, register_model
-from ..modules.backbone import create_backbone
+from ..losses import DAFMHSCALoss
+from ..modules.backbone import resolve_backbone
 from ..modules.afc import AdaptiveFeatureCalibration
 from ..modules.directional import DirectionalAttentionFusion
 from ..modules.mhsca import MultiHeadSpatialChannelAttention
@@ -28,7 +29,8 @@ DAF_MHSCA_ABLATIONS: dict[str, dict] = {
     'w/o MHSCA': dict(use_mhsca=False),
 }  # DAF-MHSCA Table 4 rows -> `DAFMHSCA` keyword arguments; Table 5 varies `num_heads` in (1, 2, 4, 8, 16)
 
-@register_model('daf_mhsca')
+@register_model('daf_mhsca', paper='DAF-MHSCA', loss=DAFMHSCALoss, needs_class_counts=True,
+                attention_maps=('afc_spatial', 'daf', 'head0', 'head1', 'head2', 'head3'), cam_layer='backbone.layer4')
 class DAFMHSCA(nn.Module):
     """DAF-MHSCA (Shao et al. 2025): backbone -> AFC (Eq. 1-3) -> DAF (Eq. 4-8) -> MHSCA (Eq. 9-13) -> Linear.
 
@@ -41,15 +43,13 @@ class DAFMHSCA(nn.Module):
                  use_afc: bool = True, use_daf: bool = True, use_ca: bool = True, use_mhsca: bool = True,  # Table 4
                  input_size: int | tuple[int, int] = 224,  # image size (H, W) the model is built for
                  feat_size: tuple[int, int] | None = None,  # backbone map size; default: dry run at `input_size`
-                 weights: str | None = None,  # local backbone weights file, passed to `create_backbone`
+                 weights: str | None = None,  # local backbone weights (a file or a state dict), see `resolve_backbone`
                  hidden: int = 32,  # width of the MHSCA channel-attention MLP (as DAN)
                  afc_branch_channels: int | None = None,  # AFC dilated-branch width (default C)
                  afc_reduction: int = 16):  # AFC channel-gate reduction r
         super().__init__()
         if num_heads < 1: raise ValueError(f"num_heads must be >= 1, got {num_heads}")
-        if isinstance(backbone, str):
-            backbone = create_backbone(backbone, weights=weights) if weights is not None else create_backbone(backbone)
-        self.backbone = backbone
+        self.backbone = backbone = resolve_backbone(backbone, weights)
         C = self.in_channels = backbone.out_channels
         self.n_classes, self.num_heads = n_classes, num_heads
         self.use_afc, self.use_daf, self.use_ca, self.use_mhsca = use_afc, use_daf, use_ca, use_mhsca

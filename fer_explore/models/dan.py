@@ -12,29 +12,31 @@ import torch
 import torch.nn as nn
 
 from ..core import FEROutput, register_model
-from ..modules.backbone import (create_backbone, load_backbone_weights, CheckpointMismatchError,
+from ..losses import DANLoss
+from ..modules.backbone import (resolve_backbone, TORCHVISION_SEQUENTIAL_NAMES, CheckpointMismatchError,
                                           _unwrap_state_dict, _key_report, _fmt)
-from ..modules.mhsca import CrossAttentionHead, AttentionFusion
+from ..modules.dan_heads import CrossAttentionHead, AttentionFusion
 
 # %% auto #0
 __all__ = ['DAN', 'convert_official_dan_state_dict', 'load_official_dan']
 
 # %% ../../nbs/21_dan.ipynb #592b6683
-@register_model('dan')
+@register_model('dan', paper='DAN', paper_params=19_723_733, paper_gmacs=2.23, loss=DANLoss,
+                attention_maps=('head0', 'head1', 'head2', 'head3'), cam_layer='backbone.layer4')
 class DAN(nn.Module):
     """DAN (Wen et al. 2023; official code yaoing/DAN): backbone -> `num_heads` CrossAttentionHeads -> AFN.
 
     `backbone` is a name from `BACKBONE_CONFIGS` or a built trunk (with `out_channels`); `weights` is a local
     backbone checkpoint (e.g. the MS-Celeb-1M ResNet-18). Returns a `FEROutput`."""
-    def __init__(self, n_classes: int = 7, backbone='resnet18', num_heads: int = 4, weights=None, hidden: int = 32):
+    def __init__(self, n_classes: int = 7, backbone='resnet18', num_heads: int = 4, weights=None, hidden: int = 32,
+                 input_size: int = 224):  # recorded only: DAN's heads work at any map size
         super().__init__()
         if num_heads < 1: raise ValueError(f"num_heads must be >= 1, got {num_heads}")
         self.config = dict(n_classes=n_classes, backbone=backbone if isinstance(backbone, str) else type(backbone).__name__,
                            num_heads=num_heads, weights=None if weights is None or isinstance(weights, Mapping) else str(weights),
                            hidden=hidden)
-        if isinstance(backbone, str): backbone = create_backbone(backbone, weights=weights)
-        elif weights is not None: load_backbone_weights(backbone, weights)
-        self.backbone = backbone
+        self.backbone = backbone = resolve_backbone(backbone, weights)
+        self.input_size = input_size
         c = backbone.out_channels
         self.n_classes, self.num_heads = n_classes, num_heads
         self.heads = nn.ModuleList([CrossAttentionHead(c, hidden) for _ in range(num_heads)])
@@ -49,8 +51,6 @@ class DAN(nn.Module):
                          aux={'heads': heads})
 
 # %% ../../nbs/21_dan.ipynb #4ccd2d95
-_DAN_FEATURES = {'0': 'conv1', '1': 'bn1', '4': 'layer1', '5': 'layer2', '6': 'layer3', '7': 'layer4'}
-
 def convert_official_dan_state_dict(sd: Mapping) -> OrderedDict:
     "Rename an official yaoing/DAN state dict (or checkpoint) to `DAN`'s key names (table above)."
     sd = _unwrap_state_dict(sd, 'the DAN checkpoint')
@@ -60,7 +60,7 @@ def convert_official_dan_state_dict(sd: Mapping) -> OrderedDict:
         head, _, rest = k.partition('.')
         if head == 'features':
             idx, _, rest2 = rest.partition('.')
-            if idx in _DAN_FEATURES: out[f'backbone.{_DAN_FEATURES[idx]}.{rest2}'] = v
+            if idx in TORCHVISION_SEQUENTIAL_NAMES: out[f'backbone.{TORCHVISION_SEQUENTIAL_NAMES[idx]}.{rest2}'] = v
             else: unknown.append(k)
         elif head.startswith('cat_head') and head[len('cat_head'):].isdigit():
             out[f'heads.{int(head[len("cat_head"):])}.{rest}'] = v

@@ -10,8 +10,9 @@ import torch.nn as nn
 import torch.nn.functional as F_
 
 from ..core import FEROutput, register_model
-from ..modules.backbone import create_backbone
-from ..modules.dsan import GlobalFeatureExtraction, MultiFeatureFusion, sparsity
+from ..losses import DSANLoss
+from ..modules.backbone import resolve_backbone
+from ..modules.dsan_streams import GlobalFeatureExtraction, MultiFeatureFusion, sparsity
 
 # %% auto #0
 __all__ = ['fuse_log_probs', 'DSAN']
@@ -28,7 +29,8 @@ def fuse_log_probs(logits1: torch.Tensor, logits2: torch.Tensor, alpha: float = 
 # %% ../../nbs/24_dsan.ipynb #f72a7dbc
 _STREAMS = ('both', 'gfe', 'mff')
 
-@register_model('dsan')
+@register_model('dsan', paper='DSAN', paper_params=11_330_000, paper_gmacs=1.82, loss=DSANLoss,
+                attention_maps=('sparse', 'lfa'), cam_layer='backbone.layer4')
 class DSAN(nn.Module):
     "DSAN (Tang et al. 2024): backbone -> spatial max-pool -> GFE-AN (sparse attention) + MFF-AN (LFA) -> decision fusion."
     def __init__(self, n_classes: int = 7,
@@ -37,7 +39,8 @@ class DSAN(nn.Module):
                  r: int = 2,  # reduction ratio of the sparse attention block
                  alpha: float = 0.4,  # fusion weight of GFE-AN (Eq. 11 and the prediction)
                  streams: str = 'both',  # 'both' | 'gfe' (GFE-AN alone) | 'mff' (MFF-AN alone)
-                 weights: str | None = None,  # local backbone weights file, passed to `create_backbone`
+                 weights: str | None = None,  # local backbone weights (a file or a state dict), see `resolve_backbone`
+                 input_size: int = 224,  # recorded only: DSAN pools the map, any size works
                  norm: bool = True,  # BatchNorm1d after each FC of SA (Table 7's counts); False: Eq. 2 literally
                  shared_lfa: bool = False,  # one LFA layer for all chunks instead of one per chunk
                  use_sa: bool = True, use_lfa: bool = True):  # Table 6 ablations: a = 1 / b = 1
@@ -46,9 +49,8 @@ class DSAN(nn.Module):
         if not 0.0 <= alpha <= 1.0: raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
         self.n_classes, self.streams = n_classes, streams
         self.alpha = {'both': float(alpha), 'gfe': 1.0, 'mff': 0.0}[streams]
-        if isinstance(backbone, str):
-            backbone = create_backbone(backbone, weights=weights) if weights is not None else create_backbone(backbone)
-        self.backbone = backbone
+        self.backbone = backbone = resolve_backbone(backbone, weights)
+        self.input_size = input_size
         C = backbone.out_channels
         self.pool = nn.AdaptiveMaxPool2d(1)  # spatial max-pool: v = max over (h, w)
         self.gfe = GlobalFeatureExtraction(C, n_classes, F=F, r=r, norm=norm, use_sa=use_sa) if streams != 'mff' else None

@@ -10,15 +10,21 @@ import torch
 import torch.nn as nn
 
 from ..core import FEROutput, register_model
-from ..modules.backbone import create_backbone
-from ..modules.capsule import (WideAttention, multi_scale_fusions, PrimaryCapsules, ClassCapsules,
-                                         CapsuleDecoder, CapsuleMarginLoss)
+from ..losses import WAMFLoss
+from ..modules.backbone import resolve_backbone, stage_shapes
+from ..modules.capsule import PrimaryCapsules, ClassCapsules, CapsuleDecoder
+from ..modules.wide_attention import WideAttention, multi_scale_fusions
 
 # %% auto #0
 __all__ = ['WAMF']
 
 # %% ../../nbs/25_wamf.ipynb #5b46fd5a
-@register_model('wamf')
+def _wamf_cam_layer(model) -> str:
+    "The layer that yields WAMF's final map: the last multi-scale fusion, or layer4 without MF."
+    return 'mf.3' if model.use_mf else 'backbone.layer4'
+
+@register_model('wamf', paper='WAMF', loss=WAMFLoss, attention_maps=('wa1', 'wa2', 'wa3', 'wa4', 'routing'),
+                cam_layer=_wamf_cam_layer)
 class WAMF(nn.Module):
     "WAMF: ResNet stages with wide attention (WA) and multi-scale fusion (MF), capsule (or linear) classifier."
     def __init__(self, n_classes: int = 7, backbone: str | nn.Module = 'resnet18', use_wa: bool = True,
@@ -31,14 +37,13 @@ class WAMF(nn.Module):
         if reconstruction and head != 'capsule': raise ValueError("reconstruction needs head='capsule'")
         self.n_classes, self.use_wa, self.use_mf, self.head_type = n_classes, use_wa, use_mf, head
         self.input_size = input_size
-        self.backbone = (create_backbone(backbone, **({} if weights is None else {'weights': weights}))
-                         if isinstance(backbone, str) else backbone)
-        stem_ch, stage_shapes = self._probe(input_size)
-        ch = [s[0] for s in stage_shapes]
+        self.backbone = resolve_backbone(backbone, weights)
+        stem_ch, shapes = stage_shapes(self.backbone, input_size)
+        ch = [s[0] for s in shapes]
         self.stage_channels = tuple(ch)
         self.wa = nn.ModuleList(WideAttention(c, wa_reduction) for c in ch) if use_wa else None
         self.mf = multi_scale_fusions(stem_ch, ch, tuple(mf_kernels)) if use_mf else None
-        C, H, W = stage_shapes[-1]
+        C, H, W = shapes[-1]
         self.primary = self.class_caps = self.decoder = self.fc = None
         if head == 'capsule':
             self.primary = PrimaryCapsules(C, n_types, primary_dim, primary_kernel, primary_stride)
@@ -48,19 +53,6 @@ class WAMF(nn.Module):
             if reconstruction: self.decoder = CapsuleDecoder(n_classes, class_dim, tuple(recon_shape))
         else:
             self.fc = nn.Linear(C, n_classes)
-
-    @torch.no_grad()
-    def _probe(self, size: int):
-        "Channels of the stem and (C, H, W) of each stage for a `size` x `size` input (BN in eval, nothing updated)."
-        bb, was = self.backbone, self.backbone.training
-        bb.eval()
-        try:
-            x = bb.stem(torch.zeros(1, getattr(bb, 'in_chans', 3), size, size, device=next(bb.parameters()).device))
-            stem_ch, shapes = x.shape[1], []
-            for i in range(1, 5):
-                x = getattr(bb, f'layer{i}')(x); shapes.append(tuple(x.shape[1:]))
-        finally: bb.train(was)
-        return stem_ch, shapes
 
     def forward(self, x: torch.Tensor) -> FEROutput:
         "x [B, 3, S, S] -> FEROutput(logits = capsule lengths [B, K], features = GAP [B, C], attention, aux)."
