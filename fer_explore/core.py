@@ -256,8 +256,7 @@ def register_model(name: str | None = None, **spec):
     return _inner
 
 def _load_package_models():
-    try: import fer_explore.models  # noqa: F401  (registers the package's models)
-    except ImportError: pass
+    import fer_explore.models  # noqa: F401  (registers the package's models; an error in one of them surfaces here)
 
 def list_models() -> list[str]:
     "Names of the registered models."

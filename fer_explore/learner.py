@@ -313,8 +313,11 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         if not quiet: print(f"{out / 'last.pt'} already holds all {r['epochs']} epochs")
         return learn
     if num_distrib() > 1:
+        import fastai.distributed  # noqa: F401  (adds Learner.distrib_ctx; needs Accelerate)
         on_gpu = torch.cuda.is_available() and getattr(dls, 'device', torch.device('cpu')).type == 'cuda'
-        with learn.distrib_ctx(sync_bn=on_gpu):
+        # fastai's Accelerator() picks CUDA; on a machine without a GPU Accelerate only runs several processes
+        # (gloo backend) when told `cpu=True`, and SyncBatchNorm needs a GPU
+        with learn.distrib_ctx(sync_bn=on_gpu, **({} if on_gpu else {'cpu': True})):
             learn.fit_recipe(start_epoch=start)
     else: learn.fit_recipe(start_epoch=start)
     return learn

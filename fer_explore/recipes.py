@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, math
 
 # %% auto #0
-__all__ = ['RECIPES', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'recipe_for', 'lr_factor']
+__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'recipe_for', 'lr_factor']
 
 # %% ../nbs/30_recipes.ipynb #ca2868dc
 _BASE = dict(model=None, data='', preset='paper', size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
@@ -85,6 +85,11 @@ RECIPES['fer2013_cpu'] = _recipe(
     notes=dict(source='ours: a CPU recipe for FER2013 48-px faces'))
 
 # %% ../nbs/30_recipes.ipynb #ee0b9409
+DEMO_OVERRIDES: dict[str, dict] = {
+    'resnet18': {}, 'dan': {}, 'daf_mhsca': {}, 'cf_dan': {}, 'dsan': {}, 'wamf': {},
+}
+
+# %% ../nbs/30_recipes.ipynb #68b642e1
 def get_recipe(recipe: str | dict | None = 'synthfer', **overrides) -> dict:
     "A copy of the recipe `recipe` (a name in `RECIPES` or a dict) with the fields in `overrides` replaced."
     if recipe is None: recipe = 'synthfer'
@@ -105,7 +110,7 @@ def recipe_for(model: str) -> str:
         if name in RECIPES: return name
     return 'synthfer'
 
-# %% ../nbs/30_recipes.ipynb #1481105e
+# %% ../nbs/30_recipes.ipynb #8b6e8411
 SCHEDULES = ('const', 'step', 'exp', 'cos', 'one_cycle')
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
 

@@ -1,11 +1,25 @@
-"""The docs site: built offline from the notebooks, opened in headless Chromium.
+"""The docs site: built offline from the notebooks, and EVERY page opened in headless Chromium.
 
-Builds the site with tools/build_docs.py into a scratch folder, renders the home page and the
-`core` page in Debian's Chromium (never a downloaded browser), checks that they render with their
-figures and that every link between pages resolves, and keeps screenshots in tests/artifacts/.
-This test never skips: a machine without Chromium fails it (tools/test.sh installs it).
+Builds the site with tools/build_docs.py into a scratch folder, then opens every page it holds
+(the notebook pages and the API reference) from file:// in Debian's Chromium (never a
+downloaded browser; driven over the DevTools protocol by the `playwright` client), at 1280 px,
+and fails on:
+- raw TeX in the rendered text (`$$`, `\\frac`, `$x$` ...), a formula KaTeX could not parse, or a
+  page with fewer typeset formulas than its markdown holds (docstring math on the API pages too);
+- a markdown table that did not render (`|---|` left in the text);
+- a figure that does not decode or is blank;
+- a link between pages, or an anchor, that does not resolve;
+- a request to anything but the site's own files (every request is recorded), a failed request;
+- a JavaScript error (console error or uncaught exception);
+- saved outputs that show a machine path, a Python warning or a traceback;
+- code cells or outputs clipped behind a horizontal scroll, or a content column under 900 px.
+One screenshot per page (top 2,400 px) goes to tests/artifacts/docs/ (git-ignored), with
+report.json (timings and what each page holds). This test never skips: a machine without
+Chromium or playwright fails it (tools/test.sh installs Chromium with apt; playwright is pinned
+in requirements-dev.txt and uses that Chromium: `playwright install` is never run).
+The checking functions are plain functions, tested first on bad inputs (they must fail there).
 """
-import base64, io, re, shutil, subprocess, sys
+import base64, io, json, os, re, shutil, sys, time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse, unquote
@@ -14,104 +28,377 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT/'tests'/'artifacts'
-CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                '--hide-scrollbars']
+sys.path.insert(0, str(ROOT/'tools'))
+import build_docs as bd  # noqa: E402
+
+ARTIFACTS = ROOT/'tests'/'artifacts'/'docs'
+CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+                  '--disable-sync', '--no-first-run', '--disable-quic']  # playwright adds --headless
+VIEWPORT = {'width': 1280, 'height': 900}
+SHOT_HEIGHT = 2400
+MIN_COLUMN_PX = 900
 
 
-def chromium() -> str:
-    exe = shutil.which('chromium') or shutil.which('chromium-browser')
-    assert exe, "Debian's chromium is not installed: `apt-get install chromium` (tools/test.sh does it)"
-    return exe
+# ---------------------------------------------------------------- checking functions (pure)
+_fence = re.compile(r'^[ \t]*(`{3,}|~{3,}).*?^[ \t]*\1[ \t]*$', re.S | re.M)
+_code_span = re.compile(r'(`+)(?!`)(.+?)(?<!`)\1(?!`)', re.S)
+_display = re.compile(r'\$\$(.+?)\$\$', re.S)
+_inline = re.compile(r'(?<![\\$])\$(?![\s$])([^$\n]*?[^\s\\$])\$(?![$\d])|(?<![\\$])\$([^\s$\\])\$(?![$\d])')
 
 
-class _Links(HTMLParser):
+def count_math(md: str) -> int:
+    "Formulas in markdown: `$$...$$` and `$...$` outside code (fenced blocks and code spans), `\\$` not counted."
+    md = _code_span.sub(' ', _fence.sub(' ', md)).replace('\\$', ' ')
+    n = len(_display.findall(md))
+    return n + len(_inline.findall(_display.sub(' ', md)))
+
+
+_tex = [(re.compile(r'\$\$'), 'display-math delimiter $$'),
+        (re.compile(r'\\(?:[A-Za-z]{2,}|[,;!{}|])'), 'TeX command'),
+        (re.compile(r'\\[\(\)\[\]]'), 'math delimiter \\( \\['),
+        (_inline, 'inline math $...$')]
+_md_table = re.compile(r'\|\s*:?-{3,}:?\s*\|')
+
+
+def unrendered(text: str) -> list:
+    "Raw TeX or raw markdown-table syntax in a page's rendered prose (code, pre and typeset math removed first)."
+    out = []
+    for rx, what in _tex:
+        for m in rx.finditer(text):
+            out.append(f'raw TeX ({what}): ...{text[max(0, m.start()-40):m.end()+40]!r}...')
+            break
+    m = _md_table.search(text)
+    if m: out.append(f'a markdown table did not render: ...{text[max(0, m.start()-60):m.end()+20]!r}...')
+    return out
+
+
+_machine_path = re.compile(r'(?:/work/|/root/|/home/[\w.-]+/|/tmp/|/var/folders/|/usr/(?:local/)?lib/python|'
+                           r'site-packages|dist-packages|\.venv/|[A-Za-z]:\\(?:Users|Windows)\\)')
+_warning = re.compile(r'\b[A-Z]\w*Warning: |warnings\.warn\(')
+_traceback = re.compile(r'Traceback \(most recent call last\)|^\s*File "[^"]+", line \d+', re.M)
+
+
+def output_problems(text: str) -> list:
+    "A machine path, a Python warning or a traceback in the text of a cell's saved output."
+    out = []
+    for rx, what in [(_machine_path, 'a machine path'), (_warning, 'a Python warning'), (_traceback, 'a traceback')]:
+        m = rx.search(text)
+        if m: out.append(f'saved output shows {what}: ...{text[max(0, m.start()-60):m.end()+60]!r}...')
+    return out
+
+
+def figure_problem(data: bytes):
+    "None if `data` decodes to a picture that is not blank, else what is wrong with it."
+    try:
+        im = Image.open(io.BytesIO(data)); im.load()
+    except Exception as e:
+        return f'does not decode ({type(e).__name__}: {e})'
+    if im.width < 2 or im.height < 2: return f'is empty ({im.width}x{im.height})'
+    rgba = im.convert('RGBA')
+    flat = Image.new('RGBA', rgba.size, (255, 255, 255, 255)); flat.alpha_composite(rgba)
+    lo, hi = flat.convert('L').getextrema()
+    if hi - lo < 8: return f'is blank (one colour, grey levels {lo}..{hi})'
+    return None
+
+
+class _Ids(HTMLParser):
     def __init__(self):
-        super().__init__(); self.hrefs, self.imgs = [], []
+        super().__init__(); self.ids = set()
     def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == 'a' and a.get('href'): self.hrefs.append(a['href'])
-        if tag == 'img' and a.get('src'): self.imgs.append(a['src'])
+        for k, v in attrs:
+            if k == 'id' or (tag == 'a' and k == 'name'): self.ids.add(v)
+
+
+def html_ids(text: str) -> set:
+    p = _Ids(); p.feed(text); return p.ids
+
+
+def link_problems(urls: list, page: Path, site: Path, ids_of) -> list:
+    """Links (absolute URLs as the browser resolved them) that leave the site's files, point to a
+    missing file, or to a missing anchor. `ids_of(path)` gives the ids of a page of the site."""
+    out, site = [], Path(site).resolve()
+    for u in urls:
+        p = urlparse(u)
+        if p.scheme in ('http', 'https', 'mailto', 'javascript'): continue  # external links are not requests
+        if p.scheme != 'file':
+            out.append(f'link with scheme {p.scheme!r}: {u}'); continue
+        target = Path(unquote(p.path))
+        if site not in target.parents and target != site:
+            out.append(f'link leaves the site: {u}'); continue
+        if target.is_dir(): target = target/'index.html'
+        if not target.exists():
+            out.append(f'broken link: {u}'); continue
+        frag = unquote(p.fragment)
+        if frag and target.suffix == '.html' and frag not in ids_of(target):
+            out.append(f'missing anchor #{frag} in {target.relative_to(site)}')
+    return out
+
+
+def request_problems(urls: list, site: Path) -> list:
+    "Requests to anything but the site's own files (data: and blob: URLs are in-page)."
+    out, site = [], Path(site).resolve()
+    for u in urls:
+        p = urlparse(u)
+        if p.scheme in ('data', 'blob', 'about'): continue
+        if p.scheme == 'file':
+            path = Path(unquote(p.path))
+            if site in path.parents: continue
+        out.append(f'request outside the local site: {u[:120]}')
+    return out
+
+
+# ---------------------------------------------------------------- unit tests: the checks fail on bad input
+def test_count_math():
+    md = ('Inline $x_1$ and $\\alpha$, display\n$$\nS = \\sum_i s_i\n$$\nprice \\$5, code `$not$`\n'
+          '```python\ny = "$also not$"\n```\n$$a$$ and $b$.')
+    assert count_math(md) == 5
+    assert count_math('no math, one $ sign') == 0
+
+
+def test_unrendered_catches_raw_tex_and_tables():
+    assert unrendered('The loss $$L = \\frac{1}{N}$$ is') != []
+    assert unrendered('weights \\mathrm{ReLU}(x)') != []
+    assert unrendered('with $x_{F_1}$ as input') != []
+    assert unrendered('with $x$ as input') != []
+    assert unrendered('with \\(x\\) as input') != []
+    assert unrendered('| knot | value |\n|---|---|\n| 1 | 2 |') != []
+    assert unrendered('Costs 5 dollars; x = 3, a | b, ReLU(x) ≥ 0 and α ∈ ℝ') == []
+
+
+def test_output_problems():
+    assert output_problems('/root/.venv/lib/python3.11/site-packages/torch/nn/x.py:12: UserWarning: bad') != []
+    assert output_problems('saved to /tmp/tmpab12/model.pth') != []
+    assert output_problems('Traceback (most recent call last):\n  File "<x>", line 1') != []
+    assert output_problems('FutureWarning: the default will change') != []
+    assert output_problems("torch.Size([7, 7]) {'head0': (7, 4, 4)}\naccuracy 0.91") == []
+
+
+def test_figure_problem():
+    def png(im):
+        b = io.BytesIO(); im.save(b, 'PNG'); return b.getvalue()
+    assert figure_problem(b'\x89PNG\r\n\x1a\n not really') is not None
+    assert figure_problem(png(Image.new('RGB', (50, 40), (255, 255, 255)))) is not None
+    assert figure_problem(png(Image.new('RGBA', (50, 40), (0, 0, 0, 0)))) is not None
+    im = Image.new('RGB', (50, 40), (255, 255, 255)); im.paste((20, 40, 200), (10, 10, 30, 30))
+    assert figure_problem(png(im)) is None
+
+
+def test_link_and_request_problems(tmp_path):
+    site = tmp_path/'site'; (site/'api').mkdir(parents=True)
+    (site/'core.html').write_text('<h2 id="seed">x</h2>'); (site/'api'/'core.html').write_text('<a name="top"></a>')
+    ids = lambda p: html_ids(p.read_text())
+    u = lambda rel: (site/rel).as_uri()
+    ok = [u('core.html'), u('core.html') + '#seed', u('api/core.html') + '#top', 'https://github.com/x', u('api')]
+    (site/'api'/'index.html').write_text('')
+    assert link_problems(ok, site/'core.html', site, ids) == []
+    bad = link_problems([u('gone.html'), u('core.html') + '#nope', (tmp_path/'x.html').as_uri()], site/'core.html', site, ids)
+    assert len(bad) == 3 and 'broken' in bad[0] and 'anchor' in bad[1] and 'leaves' in bad[2]
+    assert request_problems([u('core.html'), 'data:image/png;base64,AAA'], site) == []
+    assert len(request_problems(['https://cdnjs.cloudflare.com/ajax/libs/mathjax/x.js', (tmp_path/'y.js').as_uri()], site)) == 2
+
+
+def test_build_helpers_on_bad_pages():
+    "The build's own checks: CDN loaders are removed, remote loads are found, long lines get hanging indents."
+    page = ('<!-- Load mathjax --><script src="https://cdn.x/mathjax.js"></script><!-- End of mathjax configuration -->'
+            '<pre><span class="k">def</span> f():\n    <span class="s">"a\nb"</span>\n</pre>')
+    out = bd.postprocess_page(page, notebook=True)
+    assert 'mathjax' not in out and bd.remote_loads(out) == []
+    assert bd.remote_loads('<script src="https://unpkg.com/iframe-worker/shim"></script>') != []
+    assert bd.remote_loads('<link rel="stylesheet" href="//fonts.example/x.css">') != []
+    assert out.count('class="ln"') == 3 and '--i:8ch' in out  # 3 lines; the second is indented 4 (+4 hang)
+    assert re.sub(r'<[^>]+>', '', out) == 'def f():\n    "a\nb"\n'  # the text (what a copy gives) is unchanged
+    with pytest.raises(ValueError): bd.postprocess_page('<div class="jp-Mermaid"><pre class="mermaid">graph</pre></div>', True)
+
+
+def test_site_pages_reading_order(tmp_path):
+    "Home, tutorials, modules by number, models, then later notebooks; derived from the files, never a list."
+    def nb(path, title, exp=None):
+        cells = [{'cell_type': 'markdown', 'metadata': {}, 'source': f'# {title}\n> s'}]
+        if exp: cells.insert(0, {'cell_type': 'code', 'metadata': {}, 'outputs': [], 'source': f'#| default_exp {exp}'})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({'cells': cells, 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}))
+    for name, title, exp in [('index', 'pkg', None), ('00_core', 'core', 'core'), ('10_b', 'B: block', 'modules.b'),
+                             ('02_readers', 'readers', 'data.readers'), ('21_dan', 'DAN: net', 'models.dan'),
+                             ('29_models', 'Models', 'models.__init__'), ('30_learner', 'learner', 'learner'),
+                             ('tutorial_first', 'First steps', None), ('_scratch', 'x', None)]:
+        nb(tmp_path/f'{name}.ipynb', title, exp)
+    nb(tmp_path/'tutorials'/'01_train.ipynb', 'Train one', None)
+    pages = bd.site_pages(tmp_path)
+    assert [(p['page'], p['section']) for p in pages] == [
+        ('index.html', None), ('tutorial_first.html', 'Tutorials'), ('tutorials/train.html', 'Tutorials'),
+        ('core.html', 'Modules'), ('readers.html', 'Modules'), ('b.html', 'Modules'),
+        ('dan.html', 'Models'), ('models.html', 'Models'), ('learner.html', 'Training')]
+    assert bd.nav_title('DAN: Distract your Attention Network') == 'DAN'
+    nb(tmp_path/'12_readers.ipynb', 'clash', 'data.other')
+    with pytest.raises(ValueError): bd.site_pages(tmp_path)
+
+
+def test_notebook_links_become_page_links(tmp_path):
+    a, b = tmp_path/'00_core.ipynb', tmp_path/'tutorials'/'01_go.ipynb'
+    page_of = {a.resolve(): 'core.html', b.resolve(): 'tutorials/go.html'}
+    assert bd.rewrite_links('see [core](00_core.ipynb#seed)', a, page_of) == 'see [core](core.html#seed)'
+    assert bd.rewrite_links('see [core](../00_core.ipynb)', b, page_of) == 'see [core](../core.html)'
+    assert bd.rewrite_links('see [x](missing.ipynb)', a, page_of) == 'see [x](missing.ipynb)'
+
+
+# ---------------------------------------------------------------- the site, opened in Chromium
+def _expected_pages():
+    "Pages the site must have, known before building (for one test per page)."
+    pages = bd.site_pages(ROOT/'nbs')
+    api = [f"api/{m.removeprefix('fer_explore.').replace('.', '_')}.html" for m, _ in bd.api_modules(ROOT/'fer_explore', pages)]
+    return pages, [p['page'] for p in pages] + api
+
+
+NB_PAGES, ALL_PAGES = _expected_pages()
+_timings = {}
 
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp('site')
-    subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--out', str(out)], check=True)
-    return out
+    t = time.time()
+    bd.build(out)
+    _timings['build_s'] = round(time.time() - t, 1)
+    if ARTIFACTS.exists(): shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    yield out
+    _timings['pages'] = len(_timings.get('per_page', {}))
+    _timings['browser_s'] = round(sum(v['seconds'] for v in _timings.get('per_page', {}).values()), 1)
+    (ARTIFACTS/'report.json').write_text(json.dumps(_timings, indent=1))
 
 
-def render(page: Path, tmp: Path, name: str):
-    "The DOM Chromium builds for `page` (after scripts ran), and a screenshot of it."
-    exe = chromium()
-    common = CHROME_FLAGS + [f'--user-data-dir={tmp/"profile"}', '--virtual-time-budget=3000']
-    dom = subprocess.run([exe, *common, '--dump-dom', page.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS/f'{name}.png'
-    shot.unlink(missing_ok=True)
-    subprocess.run([exe, *common, '--window-size=1280,2400', f'--screenshot={shot}', page.as_uri()],
-                   capture_output=True, timeout=120)
-    return dom, shot
+def chromium() -> str:
+    exe = shutil.which('chromium') or shutil.which('chromium-browser') or '/usr/bin/chromium'
+    assert Path(exe).exists(), "Debian's chromium is not installed: `apt-get install chromium` (tools/test.sh does it)"
+    return exe
 
 
-def figures(dom: str) -> list:
-    "Decoded inline figures (notebook outputs are embedded as data: URIs)."
-    p = _Links(); p.feed(dom)
-    out = []
-    for src in p.imgs:
-        m = re.match(r'data:image/png;base64,(.*)', src, re.S)
-        if m: out.append(Image.open(io.BytesIO(base64.b64decode(m.group(1)))))
-    return out
+@pytest.fixture(scope='module')
+def browser():
+    from playwright.sync_api import sync_playwright  # pinned in requirements-dev.txt; an ImportError fails the test
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_FLAGS)
+    yield b
+    b.close(); pw.stop()
 
 
-def check_links(dom: str, page: Path, site: Path):
-    "Every link to a page of the site resolves to a file that exists."
-    p = _Links(); p.feed(dom)
-    local = [h for h in p.hrefs if not urlparse(h).scheme or urlparse(h).scheme == 'file']
-    assert local, 'no links between pages'
-    for h in local:
-        path = unquote(urlparse(h).path)
-        if not path: continue  # same-page anchor
-        target = (page.parent/path).resolve() if not path.startswith('/') else Path(path)
-        assert target.exists(), f'{page.name}: broken link {h!r}'
-        assert site.resolve() in target.parents or target == site.resolve(), f'{page.name}: link {h!r} leaves the site'
-    return local
+_INSPECT = """() => {
+  const main = document.querySelector('.md-content') || document.body;
+  const strip = (el, sel) => { const c = el.cloneNode(true); c.querySelectorAll(sel).forEach(e => e.remove()); return c; };
+  const prose = strip(document.body, 'pre, code, script, style, textarea, .katex, .clipboard-copy-txt, .md-search, svg').textContent;
+  const top = [...main.querySelectorAll('.katex')].filter(e => !e.parentElement.closest('.katex'));
+  const visible = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  const clipped = [];
+  for (const e of main.querySelectorAll('*')) {
+    if (!visible(e) || e.closest('details:not([open])')) continue;
+    const ox = getComputedStyle(e).overflowX;
+    if ((ox === 'auto' || ox === 'scroll') && e.scrollWidth > e.clientWidth + 1)
+      clipped.push(e.tagName.toLowerCase() + '.' + [...e.classList].join('.') + ': ' + e.textContent.trim().slice(0, 80));
+  }
+  const outputs = [...main.querySelectorAll('.jp-OutputArea-output')].map(e => e.innerText);
+  return {
+    math: document.documentElement.getAttribute('data-math'),
+    katex: top.length,
+    katex_errors: [...main.querySelectorAll('.katex-error')].map(e => (e.getAttribute('title') || '') + ' in ' + e.textContent.slice(0, 60)),
+    arithmatex: main.querySelectorAll('.arithmatex').length,
+    arithmatex_raw: [...main.querySelectorAll('.arithmatex')].filter(e => !e.querySelector('.katex')).map(e => e.textContent.slice(0, 80)),
+    prose: prose,
+    outputs: outputs,
+    images: [...main.querySelectorAll('img')].map(e => ({src: e.currentSrc || e.src, w: e.naturalWidth, h: e.naturalHeight, complete: e.complete})),
+    links: [...document.querySelectorAll('a[href]')].map(e => e.href),
+    ids: [...document.querySelectorAll('[id], a[name]')].map(e => e.id || e.getAttribute('name')),
+    column: main.getBoundingClientRect().width,
+    page_scroll: document.documentElement.scrollWidth > window.innerWidth + 1,
+    clipped: clipped,
+    height: document.documentElement.scrollHeight,
+  };
+}"""
 
 
-def check_screenshot(shot: Path):
-    assert shot.exists(), f'Chromium wrote no screenshot {shot}'
-    im = Image.open(shot).convert('L')
-    lo, hi = im.getextrema()
-    assert hi - lo > 100, 'the screenshot is blank'
+def _image_bytes(src: str):
+    if src.startswith('data:'):
+        head, _, data = src.partition(',')
+        return base64.b64decode(data) if ';base64' in head else unquote(data).encode()
+    p = urlparse(src)
+    return Path(unquote(p.path)).read_bytes() if p.scheme == 'file' else None
 
 
-def test_home_page_renders(site, tmp_path):
-    page = site/'index.html'
-    dom, shot = render(page, tmp_path, 'home')
-    assert 'fer_explore' in dom and 'SynthFER' in dom
-    figs = figures(dom)
-    assert figs and max(f.width for f in figs) > 300, 'the home page has no figure'
-    links = check_links(dom, page, site)
-    assert any('core.html' in h for h in links), 'the home page does not link to the core page'
-    check_screenshot(shot)
+def check_page(browser, site: Path, rel: str) -> tuple:
+    "Open one page; every problem found, and what it holds."
+    page_file = site/rel
+    assert page_file.exists(), f'{rel} was not built'
+    ctx = browser.new_context(viewport=VIEWPORT)
+    requests, errors, failed = [], [], []
+    ctx.route(re.compile(r'^(https?|wss?|ftp)://'), lambda route: route.abort())  # nothing leaves the machine
+    pg = ctx.new_page()
+    pg.on('request', lambda r: requests.append(r.url))
+    pg.on('requestfailed', lambda r: failed.append(f'{r.url[:120]} ({r.failure})'))
+    pg.on('console', lambda m: errors.append(m.text[:300]) if m.type == 'error' else None)
+    pg.on('pageerror', lambda e: errors.append(f'uncaught: {e}'[:300]))
+    t = time.time()
+    problems = []
+    try:
+        pg.goto(page_file.as_uri(), wait_until='load')
+        try: pg.wait_for_function("document.documentElement.hasAttribute('data-math')", timeout=15000)
+        except Exception: problems.append('math typesetting never finished (assets/math.js did not run)')
+        info = pg.evaluate(_INSPECT)
+        pg.screenshot(path=str(ARTIFACTS/(rel.replace('/', '__').removesuffix('.html') + '.png')), full_page=True,
+                      clip={'x': 0, 'y': 0, 'width': VIEWPORT['width'], 'height': min(SHOT_HEIGHT, info['height'])})
+    finally:
+        seconds = time.time() - t
+        ctx.close()
+    problems += [f'JavaScript error: {e}' for e in errors]
+    problems += request_problems(requests, site)
+    problems += [f'request failed: {f}' for f in failed]
+    if info['math'] != 'done': problems.append(f'math typesetting state {info["math"]!r}')
+    problems += [f'KaTeX could not typeset {e}' for e in info['katex_errors']]
+    problems += [f'docstring math not typeset: {e!r}' for e in info['arithmatex_raw']]
+    problems += unrendered(info['prose'])
+    nb = next((p for p in NB_PAGES if p['page'] == rel), None)
+    expected = 0
+    if nb is not None:
+        cells = json.loads(Path(nb['src']).read_text())['cells']
+        expected = sum(count_math(bd._source(c)) for c in cells if c['cell_type'] == 'markdown')
+    expected = max(expected, info['arithmatex'])
+    if info['katex'] < expected:
+        problems.append(f'only {info["katex"]} typeset formulas where the page source has {expected}')
+    for o in info['outputs']: problems += output_problems(o)
+    for im in info['images']:
+        if not im['complete'] or not im['w']: problems.append(f'figure does not decode in the browser: {im["src"][:80]}'); continue
+        data = _image_bytes(im['src'])
+        if data is None: problems.append(f'figure from outside the site: {im["src"][:80]}'); continue
+        if im['src'].startswith('data:image/svg') or im['src'].endswith('.svg'): continue
+        why = figure_problem(data)
+        if why: problems.append(f'figure {why}: {im["src"][:60]}')
+    ids_cache = {page_file.resolve(): set(info['ids'])}
+    def ids_of(p):
+        p = p.resolve()
+        if p not in ids_cache: ids_cache[p] = html_ids(p.read_text())
+        return ids_cache[p]
+    problems += link_problems(sorted(set(info['links'])), page_file, site, ids_of)
+    if nb is not None or rel.startswith('api/'):
+        if info['column'] < MIN_COLUMN_PX: problems.append(f'content column {info["column"]:.0f} px at 1280 px (< {MIN_COLUMN_PX})')
+        problems += [f'clipped behind a horizontal scroll at 1280 px: {c}' for c in info['clipped']]
+        if info['page_scroll']: problems.append('the page itself scrolls sideways at 1280 px')
+    _timings.setdefault('per_page', {})[rel] = {'seconds': round(seconds, 2), 'formulas': info['katex'],
+                                                 'expected_formulas': expected, 'figures': len(info['images']),
+                                                 'problems': len(problems)}
+    return problems, info
 
 
-def test_core_page_renders(site, tmp_path):
-    page = site/'core.html'
-    dom, shot = render(page, tmp_path, 'core')
-    assert 'One canonical class order' in dom and 'CANONICAL_CLASSES' in dom
-    assert '<table' in dom, 'the label-order table did not render'
-    assert 'fer2013' in dom and 'rafdb' in dom
-    check_links(dom, page, site)
-    check_screenshot(shot)
+def test_every_page_is_checked(site):
+    "The pages this test opens are exactly the pages the site holds (no page escapes the browser check)."
+    built = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html'))
+    assert built == sorted(ALL_PAGES)
 
 
-def test_api_reference_from_docstrings(site, tmp_path):
-    page = site/'api'/'core.html'
-    assert page.exists(), 'no API reference page for fer_explore.core'
-    dom, _ = render(page, tmp_path, 'api_core')
-    # the docstrings of the exported functions appear in the reference
-    assert 'The canonical class names for a 7-class' in dom
-    assert 'create_model' in dom and 'FEROutput' in dom
-    check_links(dom, page, site)
+def test_site_loads_nothing_from_another_host(site):
+    for f in site.rglob('*.html'):
+        assert bd.remote_loads(f.read_text()) == [], f
+    assert (site/'assets'/'katex'/'katex.min.js').exists() and list((site/'assets'/'katex'/'fonts').glob('*.woff2'))
+
+
+@pytest.mark.parametrize('rel', ALL_PAGES)
+def test_page_in_chromium(site, browser, rel):
+    problems, info = check_page(browser, site, rel)
+    assert not problems, f'{rel}: {len(problems)} problem(s):\n- ' + '\n- '.join(problems[:25])

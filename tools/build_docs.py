@@ -274,6 +274,55 @@ def postprocess_page(text: str, notebook: bool) -> str:
     return text
 
 
+_heading = re.compile(r'<h([1-6])([^>]*?)\bid="([^"]*)"([^>]*)>(.*?)</h\1>', re.S)
+_anchor_link = re.compile(r'<a class="anchor-link" href="#[^"]*">.*?</a>', re.S)
+
+
+def unique_heading_ids(body: str) -> str:
+    "Headings with the same text get ids `x`, `x_1`, `x_2` ... (nbconvert gives them all `x`), anchor links too."
+    seen = {}
+    def sub(m):
+        level, pre, hid, post, inner = m.groups()
+        n = seen.get(hid, 0); seen[hid] = n + 1
+        if n:
+            hid = f'{hid}_{n}'
+            inner = _anchor_link.sub(f'<a class="anchor-link" href="#{hid}">¶</a>', inner)
+        return f'<h{level}{pre}id="{hid}"{post}>{inner}</h{level}>'
+    return _heading.sub(sub, body)
+
+
+def toc_tokens(body: str, depth: int = 3) -> list:
+    """The page's table of contents from the headings of its markdown cells, with the ids those headings
+    really have (mkdocs-jupyter derives the TOC from a markdown rendering whose ids differ whenever a
+    heading holds code, an apostrophe or a repeated title, which leaves TOC links that go nowhere)."""
+    tokens, stack = [], []
+    for cell in re.split(r'(?=<div class="jp-Cell )', body):
+        if not cell.startswith('<div class="jp-Cell jp-MarkdownCell'): continue
+        for m in _heading.finditer(cell):
+            level, hid = int(m.group(1)), m.group(3)
+            if level > depth: continue
+            name = html.unescape(re.sub(r'<[^>]+>', '', _anchor_link.sub('', m.group(5)))).strip()
+            tok = {'level': level, 'id': hid, 'name': html.escape(name), 'children': []}
+            while stack and stack[-1]['level'] >= level: stack.pop()
+            (stack[-1]['children'] if stack else tokens).append(tok)
+            stack.append(tok)
+    return tokens
+
+
+def _patch_mkdocs_jupyter():
+    "Unique heading ids in every notebook page, and a TOC built from those headings (see toc_tokens)."
+    import mkdocs_jupyter.convert as mjc, mkdocs_jupyter.plugin as mjp
+    if getattr(mjc.nb2html, '_fer_docs', False): return
+    bodies, orig = {}, mjc.nb2html
+    def nb2html(path, *args, **kw):
+        body = unique_heading_ids(orig(path, *args, **kw))
+        bodies[str(path)] = body
+        return body
+    nb2html._fer_docs = True
+    mjc.nb2html = nb2html
+    mjp._get_nb_toc_tokens = lambda fpath, toc_depth: (toc_tokens(bodies[str(fpath)]), None)
+
+
 _remote = re.compile(r'<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)="(?:https?:)?//[^"]*"', re.I)
 
 
@@ -283,6 +332,12 @@ def remote_loads(text: str) -> list:
 
 
 # ---------------------------------------------------------------- the build
+def _build_key() -> str:
+    "mkdocs-jupyter's cache of converted notebooks is only valid for this version of this script."
+    import hashlib
+    return 'nb-' + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
 def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
     out, nbs_dir = Path(out), Path(nbs_dir)
     docs = SRC/'docs'
@@ -302,11 +357,11 @@ def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
                 nav.append({p['section']: sections[p['section']]})
             sections[p['section']].append(entry)
     if (nbs_dir/'images').exists(): shutil.copytree(nbs_dir/'images', docs/'images')
-    api = []
+    api, titles = [], {p['page']: p['title'] for p in pages}
     for mod, nbpage in api_modules(ROOT/'fer_explore', pages):
         name = mod.removeprefix('fer_explore.')
         page = f"api/{name.replace('.', '_')}.md"
-        where = f'Explained, with its equations and figures, in [{nbpage}](../{nbpage}).\n\n' if nbpage else ''
+        where = f'Explained, with its equations and figures, in [{titles[nbpage]}](../{nbpage}).\n\n' if nbpage else ''
         (docs/page).write_text(f'# `{mod}`\n\n{where}::: {mod}\n    options:\n      show_root_heading: false\n'
                                f'      show_source: true\n      members_order: source\n')
         api.append({name: page})
@@ -321,8 +376,8 @@ def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
         'theme': {'name': 'material', 'font': False,  # no web fonts: the site must work offline
                   'features': ['navigation.sections', 'navigation.footer', 'toc.integrate', 'content.code.copy']},
         'plugins': ['search',
-                    {'mkdocs-jupyter': {'execute': False, 'include_source': False, 'ignore_h1_titles': False,
-                                        'no_prompt': True, 'cache_dir': str(SRC/'.cache'/'mkdocs-jupyter'),
+                    {'mkdocs-jupyter': {'execute': False, 'include_source': False, 'ignore_h1_titles': True,  # nav labels are ours (short)
+                                        'no_prompt': True, 'cache_dir': str(SRC/'.cache'/_build_key()),
                                         'remove_tag_config': {'remove_input_tags': ['hide-input']}}},
                     {'mkdocstrings': {'handlers': {'python': {'paths': [str(ROOT)],
                                                               'options': {'docstring_style': None}}}}}],
@@ -332,9 +387,15 @@ def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
         'markdown_extensions': ['tables', 'admonition', {'pymdownx.arithmatex': {'generic': True}}],
     }
     (SRC/'mkdocs.yml').write_text(json.dumps(cfg, indent=1))  # JSON is valid YAML
-    cmd = [str(Path(sys.executable).parent/'mkdocs'), 'build', '-q', '-f', str(SRC/'mkdocs.yml')]
-    if strict: cmd.append('--strict')
-    subprocess.run(cmd, check=True, cwd=SRC)
+    import logging
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    _patch_mkdocs_jupyter()
+    logging.getLogger('mkdocs').setLevel(logging.WARNING)
+    mkdocs_build(load_config(str(SRC/'mkdocs.yml'), strict=strict))
+    # MkDocs' 404 page links its assets from the site root ('/assets/...'): it works on one host at one
+    # base path only, never from file://, so the site has none (a host shows its own).
+    (out/'404.html').unlink(missing_ok=True)
     nb_pages = {p['page'] for p in pages}
     for f in out.rglob('*.html'):
         rel = f.relative_to(out).as_posix()

@@ -348,7 +348,7 @@ def _grid(S):
 def _rng(*key) -> np.random.Generator: return np.random.default_rng([int(k) for k in key])
 
 class SynthFER(torch.utils.data.Dataset):
-    """Procedural, deterministic facial-expression data set (SPEC §6): FACS-driven faces of random identities under
+    """Procedural, deterministic facial-expression data set: FACS-driven faces of random identities under
     switchable nuisances. `ds[i]` -> `SynthSample(image, label, mask, aus)`; nothing is stored, every sample is drawn
     on demand from a generator seeded by `(seed, split, i)`. `overrides` replace entries of `PRESETS[preset]`."""
     def __init__(self, preset: str = 'default', split: str = 'train', n: int = 1000, size: int = 64, seed: int = 0,
@@ -519,9 +519,11 @@ class SynthFER(torch.utils.data.Dataset):
             w.writerows(rows)
         return root
 
-    def show(self, idxs=None, ncols: int = 8, masks: bool = False, samples=None, titles=None, size: float = 1.4):
-        "Plot samples `idxs` (or given `samples`) in a grid, titled by class; `masks=True` outlines the region mask."
+    def show(self, idxs=None, ncols: int = 8, masks: bool = False, samples=None, titles=None, size: float = 1.8):
+        """Plot samples `idxs` (or given `samples`) in a grid of `ncols` columns, `size` inches per panel, titled by
+        class; `masks=True` outlines the region mask (`fer_explore.vis.region_contours`)."""
         import matplotlib.pyplot as plt
+        from fer_explore.vis import region_contours
         if samples is None: samples = [self[i] for i in (range(min(len(self), 16)) if idxs is None else idxs)]
         n = len(samples); nrows = (n + ncols - 1) // ncols
         fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
@@ -529,8 +531,9 @@ class SynthFER(torch.utils.data.Dataset):
             ax.axis('off')
             if k >= n: continue
             s = samples[k]; im = s.image.permute(1, 2, 0).numpy()
-            ax.imshow(im if im.shape[2] == 3 else im[..., 0], cmap=None if im.shape[2] == 3 else 'gray', vmin=0, vmax=1)
-            if masks: ax.contour(s.mask.numpy(), [0.5], colors='r', linewidths=0.8)
+            ax.imshow(im if im.shape[2] == 3 else im[..., 0], cmap=None if im.shape[2] == 3 else 'gray', vmin=0, vmax=1,
+                      interpolation='nearest')
+            if masks: region_contours(ax, s.mask)
             ax.set_title(titles[k] if titles is not None else self.classes[s.label], fontsize=8)
         plt.tight_layout()
         return fig

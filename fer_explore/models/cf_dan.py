@@ -19,7 +19,7 @@ __all__ = ['CFDAN']
 _ATTENTION = ('cross', 'dual', 'spatial', 'channel')
 
 @register_model('cf_dan', paper='CF-DAN', paper_params=16_400_000, paper_gmacs=2.0, loss=CrossEntropyFER,
-                attention_maps=('spatial', 'channel'), cam_layer='backbone.layer4')
+                attention_maps=('ilm_s', 'ilm_c', 'spatial', 'spatial_map', 'channel'), cam_layer='backbone.layer4')
 class CFDAN(nn.Module):
     "CF-DAN (Zhang et al.): backbone -> cross-fusion grouped dual attention (2 layers) -> ILM -> GAP -> Linear."
     def __init__(self, n_classes: int = 7,
