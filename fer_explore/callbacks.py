@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import fer_explore.core  # noqa: F401  (first: it silences a torch warning that importing fastai triggers)
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.learner import Metric
@@ -144,7 +145,7 @@ class EpochSeedCallback(Callback):
 # %% ../nbs/31_callbacks.ipynb #678f672a
 class TrainedEpochFlag(Callback):
     "`learn.epoch_trained` is True once the current epoch's training phase began (False for skipped epochs)."
-    order = 71   # after SkipToEpoch (70), which cancels skipped epochs in before_epoch
+    order = -50   # before SkipToEpoch (70), which cancels a skipped epoch in before_epoch, after which no other before_epoch runs
     def before_epoch(self): self.learn.epoch_trained = False
     def before_train(self): self.learn.epoch_trained = True
 

@@ -117,6 +117,7 @@ def model_from_checkpoint(ck, device='cpu'):
     return model.to(device).eval()
 
 # %% ../nbs/32_checkpoints.ipynb #7a68c471
+import fer_explore.core  # noqa: F401  (first: it silences a torch warning that importing fastai triggers)
 from fastai.callback.core import Callback
 
 def _rank() -> int:

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--threads', type=_positive, help="torch CPU threads")
     t.add_argument('--out', metavar='DIR', help="output folder")
     t.add_argument('--resume', metavar='DIR', help="continue the run in DIR from DIR/last.pt")
+    t.add_argument('--stop-after', type=_positive, metavar='N', dest='stop_after',
+                   help="stop after N epochs (the schedule still spans all epochs); continue later with --resume")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser('evaluate', help='evaluate a checkpoint', description=(
         "Evaluate CHECKPOINT on a split of SOURCE: metrics.json, confusion.png and per_class.csv in --out. "
@@ -138,12 +140,17 @@ def _check_model_size(name: str, preset: str | None, size: int, config: dict):
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"model {name!r} ({preset or 'default'} preset) cannot take {size}-px images: {_one_line(e)}") from None
 
+def _stop_cbs(args):
+    if not getattr(args, 'stop_after', None): return None
+    from fer_explore.learner import StopAfterEpochs
+    return [StopAfterEpochs(args.stop_after)]
+
 def cmd_train(args) -> int:
     "fer-explore train"
     _threads(args.threads)
     if args.resume:
         from fer_explore.learner import train
-        train(out=args.resume, resume=True, model=args.model, epochs=args.epochs, fp16=args.fp16)
+        train(out=args.resume, resume=True, model=args.model, epochs=args.epochs, fp16=args.fp16, cbs=_stop_cbs(args))
         print(f"done: {args.resume}")
         return 0
     if not args.model: raise UsageError("train needs --model NAME (or --resume DIR)")
@@ -160,7 +167,7 @@ def cmd_train(args) -> int:
     _check_model_size(args.model, preset, size, dict(args.config))
     from fer_explore.learner import train
     learn = train(args.model, data=args.data, out=args.out, recipe=recipe, preset=preset, config=dict(args.config),
-                  size=size, epochs=args.epochs, seed=args.seed, fp16=args.fp16, **overrides)
+                  size=size, epochs=args.epochs, seed=args.seed, fp16=args.fp16, cbs=_stop_cbs(args), **overrides)
     best = getattr(learn, 'checkpoint_best', None)
     print(f"done: {args.out} (best balanced accuracy {best:.4f})" if best is not None else f"done: {args.out}")
     if getattr(learn, 'per_class_recall', None):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+import fer_explore.core  # noqa: F401  (first: it silences a torch warning that importing fastai triggers)
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.callback.core import Callback
@@ -28,7 +29,8 @@ from .checkpoint import CheckpointCallback, load_checkpoint, CheckpointError
 
 # %% auto #0
 __all__ = ['SYNTH_SOURCES', 'param_groups', 'GroupOptimizer', 'make_optimizer', 'fer_learner', 'SyncLossGrads', 'predict_logits',
-           'evaluate_model', 'plot_confusion', 'plot_history', 'data_loaders', 'train']
+           'evaluate_model', 'plot_confusion', 'plot_history', 'data_loaders', 'distributed', 'StopAfterEpochs',
+           'train']
 
 # %% ../nbs/33_learner.ipynb #fdc57a0c
 def param_groups(model: nn.Module, loss: nn.Module | None, recipe: dict) -> list[dict]:
@@ -265,7 +267,31 @@ def data_loaders(data, recipe: dict, seed: int = 0, size: int | None = None, dev
                            seed=seed, n_train=recipe['n_train'], n_valid=recipe['n_valid'], device=device,
                            n_classes=n_classes, **kw)
 
-# %% ../nbs/33_learner.ipynb #c05cfe19
+# %% ../nbs/33_learner.ipynb #b9b0f242
+def _broadcast_any_backend(self, t, rank):
+    "fastai `DistributedDL._broadcast` without the CUDA assumption: CUDA tensors for nccl, CPU tensors otherwise."
+    dev = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
+    t = torch.tensor(t, dtype=torch.long, device=dev)
+    torch.distributed.broadcast(t, rank)
+    return t.cpu().tolist()
+
+def distributed(learn: Learner):
+    "`learn.distrib_ctx(...)` (fastai on Accelerate) set up for GPUs or, without one, for CPU processes (gloo)."
+    import fastai.distributed as fd   # adds Learner.distrib_ctx; needs Accelerate
+    fd.DistributedDL._broadcast = _broadcast_any_backend
+    on_gpu = torch.cuda.is_available() and getattr(learn.dls, 'device', torch.device('cpu')).type == 'cuda'
+    return learn.distrib_ctx(sync_bn=on_gpu, **({} if on_gpu else {'cpu': True}))
+
+# %% ../nbs/33_learner.ipynb #547189b1
+class StopAfterEpochs(Callback):
+    "Stop fitting after `n` completed epochs (in total, counting a resumed run's earlier ones), after their checkpoint is written."
+    order = 99   # after CheckpointCallback (65) and CSVHistory (61)
+    def __init__(self, n: int): self.n = n
+    def after_epoch(self):
+        from fastai.callback.core import CancelFitException
+        if getattr(self.learn, 'epoch_trained', True) and self.epoch + 1 >= self.n: raise CancelFitException()
+
+# %% ../nbs/33_learner.ipynb #49c120ba
 def _write_json(path, obj):
     tmp = Path(str(path) + '.tmp'); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
 
@@ -313,11 +339,6 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         if not quiet: print(f"{out / 'last.pt'} already holds all {r['epochs']} epochs")
         return learn
     if num_distrib() > 1:
-        import fastai.distributed  # noqa: F401  (adds Learner.distrib_ctx; needs Accelerate)
-        on_gpu = torch.cuda.is_available() and getattr(dls, 'device', torch.device('cpu')).type == 'cuda'
-        # fastai's Accelerator() picks CUDA; on a machine without a GPU Accelerate only runs several processes
-        # (gloo backend) when told `cpu=True`, and SyncBatchNorm needs a GPU
-        with learn.distrib_ctx(sync_bn=on_gpu, **({} if on_gpu else {'cpu': True})):
-            learn.fit_recipe(start_epoch=start)
+        with distributed(learn): learn.fit_recipe(start_epoch=start)
     else: learn.fit_recipe(start_epoch=start)
     return learn

@@ -13,7 +13,7 @@ and fails on:
 - a JavaScript error (console error or uncaught exception);
 - saved outputs that show a machine path, a Python warning or a traceback;
 - code cells or outputs clipped behind a horizontal scroll, or a content column under 900 px.
-One screenshot per page (top 2,400 px) goes to tests/artifacts/docs/ (git-ignored), with
+One screenshot per page (its top 1280x2000 px) goes to tests/artifacts/docs/ (git-ignored), with
 report.json (timings and what each page holds). This test never skips: a machine without
 Chromium or playwright fails it (tools/test.sh installs Chromium with apt; playwright is pinned
 in requirements-dev.txt and uses that Chromium: `playwright install` is never run).
@@ -34,8 +34,7 @@ import build_docs as bd  # noqa: E402
 ARTIFACTS = ROOT/'tests'/'artifacts'/'docs'
 CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                   '--disable-sync', '--no-first-run', '--disable-quic']  # playwright adds --headless
-VIEWPORT = {'width': 1280, 'height': 900}
-SHOT_HEIGHT = 2400
+VIEWPORT = {'width': 1280, 'height': 2000}  # the screenshot is this viewport (the top of each page)
 MIN_COLUMN_PX = 900
 
 
@@ -58,6 +57,7 @@ _tex = [(re.compile(r'\$\$'), 'display-math delimiter $$'),
         (re.compile(r'\\[\(\)\[\]]'), 'math delimiter \\( \\['),
         (_inline, 'inline math $...$')]
 _md_table = re.compile(r'\|\s*:?-{3,}:?\s*\|')
+_prompt = re.compile(r'\b(?:In|Out)\s*\[[\s\d]*\]:')
 
 
 def unrendered(text: str) -> list:
@@ -69,6 +69,8 @@ def unrendered(text: str) -> list:
             break
     m = _md_table.search(text)
     if m: out.append(f'a markdown table did not render: ...{text[max(0, m.start()-60):m.end()+20]!r}...')
+    m = _prompt.search(text)
+    if m: out.append(f'a notebook prompt is shown: {m.group(0)!r}')
     return out
 
 
@@ -162,6 +164,7 @@ def test_unrendered_catches_raw_tex_and_tables():
     assert unrendered('with $x$ as input') != []
     assert unrendered('with \\(x\\) as input') != []
     assert unrendered('| knot | value |\n|---|---|\n| 1 | 2 |') != []
+    assert unrendered('In [ ]:\nimport torch') != [] and unrendered('Out[3]: 7') != []
     assert unrendered('Costs 5 dollars; x = 3, a | b, ReLU(x) ≥ 0 and α ∈ ℝ') == []
 
 
@@ -211,7 +214,7 @@ def test_build_helpers_on_bad_pages():
 
 
 def test_site_pages_reading_order(tmp_path):
-    "Home, tutorials, modules by number, models, then later notebooks; derived from the files, never a list."
+    "Home, tutorials, then the numbered notebooks by number in their parts; derived from the files, never a list."
     def nb(path, title, exp=None):
         cells = [{'cell_type': 'markdown', 'metadata': {}, 'source': f'# {title}\n> s'}]
         if exp: cells.insert(0, {'cell_type': 'code', 'metadata': {}, 'outputs': [], 'source': f'#| default_exp {exp}'})
@@ -220,14 +223,16 @@ def test_site_pages_reading_order(tmp_path):
     for name, title, exp in [('index', 'pkg', None), ('00_core', 'core', 'core'), ('10_b', 'B: block', 'modules.b'),
                              ('02_readers', 'readers', 'data.readers'), ('21_dan', 'DAN: net', 'models.dan'),
                              ('29_models', 'Models', 'models.__init__'), ('30_learner', 'learner', 'learner'),
+                             ('40_zoo', 'zoo', 'zoo'), ('52_new', 'New part', 'new'),
                              ('tutorial_first', 'First steps', None), ('_scratch', 'x', None)]:
         nb(tmp_path/f'{name}.ipynb', title, exp)
     nb(tmp_path/'tutorials'/'01_train.ipynb', 'Train one', None)
     pages = bd.site_pages(tmp_path)
     assert [(p['page'], p['section']) for p in pages] == [
         ('index.html', None), ('tutorial_first.html', 'Tutorials'), ('tutorials/train.html', 'Tutorials'),
-        ('core.html', 'Modules'), ('readers.html', 'Modules'), ('b.html', 'Modules'),
-        ('dan.html', 'Models'), ('models.html', 'Models'), ('learner.html', 'Training')]
+        ('core.html', 'Core and data'), ('readers.html', 'Core and data'), ('b.html', 'Modules'),
+        ('dan.html', 'Losses and models'), ('models.html', 'Losses and models'), ('learner.html', 'Training'),
+        ('zoo.html', 'Exploration'), ('new.html', 'Notebooks 50-59')]
     assert bd.nav_title('DAN: Distract your Attention Network') == 'DAN'
     nb(tmp_path/'12_readers.ipynb', 'clash', 'data.other')
     with pytest.raises(ValueError): bd.site_pages(tmp_path)
@@ -239,6 +244,23 @@ def test_notebook_links_become_page_links(tmp_path):
     assert bd.rewrite_links('see [core](00_core.ipynb#seed)', a, page_of) == 'see [core](core.html#seed)'
     assert bd.rewrite_links('see [core](../00_core.ipynb)', b, page_of) == 'see [core](../core.html)'
     assert bd.rewrite_links('see [x](missing.ipynb)', a, page_of) == 'see [x](missing.ipynb)'
+
+
+def test_process_notebook_applies_nbdev_directives(tmp_path):
+    out = {'output_type': 'display_data', 'metadata': {}, 'data': {'text/markdown': '### f\n[source](https://x/f.py){target="_blank"}'}}
+    code = lambda src, outs=(): {'cell_type': 'code', 'metadata': {}, 'execution_count': None, 'outputs': list(outs), 'source': src}
+    cells = [code('#| default_exp core'), code('#| hide\nsecret = 1'), code('#| export\ndef f(): pass'),
+             code('show_doc(f)', [out]), code('#| echo: false\nprint(1)', [{'output_type': 'stream', 'name': 'stdout', 'text': '1\n'}]),
+             code('#| output: false\nprint(2)', [{'output_type': 'stream', 'name': 'stdout', 'text': '2\n'}]),
+             {'cell_type': 'markdown', 'metadata': {}, 'source': 'See [core](00_core.ipynb).'}]
+    src, dst = tmp_path/'00_core.ipynb', tmp_path/'out.ipynb'
+    src.write_text(json.dumps({'cells': cells, 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}))
+    bd.process_notebook(src, dst, {src.resolve(): 'core.html'})
+    got = json.loads(dst.read_text())['cells']
+    assert [c['source'] for c in got] == ['def f(): pass', '', '', 'print(2)', 'See [core](core.html).']
+    assert got[1]['outputs'][0]['data']['text/markdown'] == '### f\n[source](https://x/f.py)'  # Quarto attributes gone
+    assert got[1]['metadata']['tags'] == ['hide-input'] and got[2]['metadata']['tags'] == ['hide-input']
+    assert got[3]['outputs'] == []
 
 
 # ---------------------------------------------------------------- the site, opened in Chromium
@@ -263,7 +285,7 @@ def site(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True)
     yield out
     _timings['pages'] = len(_timings.get('per_page', {}))
-    _timings['browser_s'] = round(sum(v['seconds'] for v in _timings.get('per_page', {}).values()), 1)
+    _timings['pages_s'] = round(sum(v['seconds'] for v in _timings.get('per_page', {}).values()), 1)  # in Chromium
     (ARTIFACTS/'report.json').write_text(json.dumps(_timings, indent=1))
 
 
@@ -273,13 +295,30 @@ def chromium() -> str:
     return exe
 
 
+class Tab:
+    "One browser tab for all pages, recording what each page requests and every JavaScript error."
+    def __init__(self, browser):
+        self.ctx = browser.new_context(viewport=VIEWPORT)
+        self.ctx.route(re.compile(r'^(https?|wss?|ftp)://'), lambda route: route.abort())  # nothing leaves the machine
+        self.page = self.ctx.new_page()
+        self.reset()
+        self.page.on('request', lambda r: self.requests.append(r.url))
+        self.page.on('requestfailed', lambda r: self.failed.append(f'{r.url[:120]} ({r.failure})'))
+        self.page.on('console', lambda m: self.errors.append(m.text[:300]) if m.type == 'error' else None)
+        self.page.on('pageerror', lambda e: self.errors.append(f'uncaught: {e}'[:300]))
+    def reset(self):
+        self.requests, self.failed, self.errors = [], [], []
+
+
 @pytest.fixture(scope='module')
-def browser():
+def tab():
     from playwright.sync_api import sync_playwright  # pinned in requirements-dev.txt; an ImportError fails the test
     pw = sync_playwright().start()
+    t = time.time()
     b = pw.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_FLAGS)
-    yield b
+    yield Tab(b)
     b.close(); pw.stop()
+    _timings['browser_total_s'] = round(time.time() - t, 1)  # launch, every page and every check
 
 
 _INSPECT = """() => {
@@ -290,7 +329,7 @@ _INSPECT = """() => {
   const visible = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
   const clipped = [];
   for (const e of main.querySelectorAll('*')) {
-    if (!visible(e) || e.closest('details:not([open])')) continue;
+    if (e.scrollWidth <= e.clientWidth + 1 || !visible(e) || e.closest('details:not([open])')) continue;
     const ox = getComputedStyle(e).overflowX;
     if ((ox === 'auto' || ox === 'scroll') && e.scrollWidth > e.clientWidth + 1)
       clipped.push(e.tagName.toLowerCase() + '.' + [...e.classList].join('.') + ': ' + e.textContent.trim().slice(0, 80));
@@ -323,30 +362,20 @@ def _image_bytes(src: str):
     return Path(unquote(p.path)).read_bytes() if p.scheme == 'file' else None
 
 
-def check_page(browser, site: Path, rel: str) -> tuple:
+def check_page(tab: Tab, site: Path, rel: str) -> tuple:
     "Open one page; every problem found, and what it holds."
     page_file = site/rel
     assert page_file.exists(), f'{rel} was not built'
-    ctx = browser.new_context(viewport=VIEWPORT)
-    requests, errors, failed = [], [], []
-    ctx.route(re.compile(r'^(https?|wss?|ftp)://'), lambda route: route.abort())  # nothing leaves the machine
-    pg = ctx.new_page()
-    pg.on('request', lambda r: requests.append(r.url))
-    pg.on('requestfailed', lambda r: failed.append(f'{r.url[:120]} ({r.failure})'))
-    pg.on('console', lambda m: errors.append(m.text[:300]) if m.type == 'error' else None)
-    pg.on('pageerror', lambda e: errors.append(f'uncaught: {e}'[:300]))
+    pg, problems = tab.page, []
+    pg.goto('about:blank'); tab.reset()
     t = time.time()
-    problems = []
-    try:
-        pg.goto(page_file.as_uri(), wait_until='load')
-        try: pg.wait_for_function("document.documentElement.hasAttribute('data-math')", timeout=15000)
-        except Exception: problems.append('math typesetting never finished (assets/math.js did not run)')
-        info = pg.evaluate(_INSPECT)
-        pg.screenshot(path=str(ARTIFACTS/(rel.replace('/', '__').removesuffix('.html') + '.png')), full_page=True,
-                      clip={'x': 0, 'y': 0, 'width': VIEWPORT['width'], 'height': min(SHOT_HEIGHT, info['height'])})
-    finally:
-        seconds = time.time() - t
-        ctx.close()
+    pg.goto(page_file.as_uri(), wait_until='load')
+    try: pg.wait_for_function("document.documentElement.hasAttribute('data-math')", timeout=15000)
+    except Exception: problems.append('math typesetting never finished (assets/math.js did not run)')
+    info = pg.evaluate(_INSPECT)
+    pg.screenshot(path=str(ARTIFACTS/(rel.replace('/', '__').removesuffix('.html') + '.png')))
+    seconds = time.time() - t
+    requests, failed, errors = tab.requests, tab.failed, tab.errors
     problems += [f'JavaScript error: {e}' for e in errors]
     problems += request_problems(requests, site)
     problems += [f'request failed: {f}' for f in failed]
@@ -399,6 +428,42 @@ def test_site_loads_nothing_from_another_host(site):
 
 
 @pytest.mark.parametrize('rel', ALL_PAGES)
-def test_page_in_chromium(site, browser, rel):
-    problems, info = check_page(browser, site, rel)
+def test_page_in_chromium(site, tab, rel):
+    problems, info = check_page(tab, site, rel)
     assert not problems, f'{rel}: {len(problems)} problem(s):\n- ' + '\n- '.join(problems[:25])
+
+
+def test_home_page_shows_the_package(site, tab):
+    "The home page: a figure, and a way into the first module page and the API reference."
+    problems, info = check_page(tab, site, 'index.html')
+    assert not problems
+    assert info['images'] and max(im['w'] for im in info['images']) >= 300, 'the home page shows no picture'
+    first_module = next(p['page'] for p in NB_PAGES if p['section'] not in (None, 'Tutorials'))
+    assert any(u.endswith('/' + first_module) for u in info['links']), f'no link to {first_module}'
+    assert any('/api/' in u for u in info['links']), 'no link to the API reference'
+
+
+def test_nbdev_quarto_configuration_stays_valid():
+    "`nbdev_docs` still works where Quarto exists: its config parses, and nbdev's sidebar lists every page."
+    import contextlib, yaml
+    from fastcore.xtras import working_directory
+    from nbdev.config import get_config
+    from nbdev.quarto import _nbdev_yml, nbdev_sidebar
+    q = yaml.safe_load((ROOT/'nbs'/'_quarto.yml').read_text())
+    assert q['project']['type'] == 'website' and 'html' in q['format']
+    assert {'nbdev.yml', 'sidebar.yml'} <= set(q['metadata-files'])
+    assert (ROOT/'nbs'/q['format']['html']['css']).exists()
+    with working_directory(ROOT):
+        cfg = get_config()
+        vals = {k: cfg[k] for k in ['title', 'description', 'branch', 'git_url', 'doc_host', 'doc_baseurl']}
+        assert (ROOT/'nbs'/'nbdev.yml').read_text() == _nbdev_yml.format(doc_path=cfg.doc_path.name, **vals)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf): nbdev_sidebar.__wrapped__(printit=True, force=True)
+    def flat(x):
+        if isinstance(x, str): yield x
+        elif isinstance(x, dict): yield from flat(x.get('contents', []))
+        else:
+            for y in x: yield from flat(y)
+    listed = set(flat(yaml.safe_load(buf.getvalue())['website']['sidebar']['contents']))
+    missing = {p['src'].relative_to(ROOT/'nbs').as_posix() for p in NB_PAGES} - listed
+    assert not missing, f"nbdev's sidebar leaves out {missing}"

@@ -12,10 +12,12 @@ same notebooks with well-kept PyPI packages:
   and markdown links to a notebook (`[core](00_core.ipynb)`) become links to its page, as on
   nbdev's site. nbdev directives are honoured: `#| hide` cells are dropped, `#| echo: false`
   hides the source, `#| output: false` drops the outputs, and the directive lines are removed;
+  a cell with a `show_doc(...)` line shows only its card, as nbdev shows it;
 - the pages come in reading order, derived from the files present (never a list of names):
   Home (index.ipynb); Tutorials (`tutorial*.ipynb` and nbs/tutorials/); then the numbered
-  notebooks by number: "Modules" before the first notebook that exports `models.*`, "Models"
-  up to the last one, "Training" after it; then any other notebook; then the API reference;
+  notebooks by number, one section per ten numbers (the project's parts: 00-09 core and data,
+  10-19 modules, 20-29 losses and models, 30-39 training, 40-49 exploration; see SECTIONS);
+  then any other notebook; then the API reference;
 - an API reference page per exported module (every `fer_explore/**.py` that nbdev generated,
   in the order of the notebooks that export them), from its docstrings (mkdocstrings);
 - math ($...$, $$...$$ in markdown cells, and in docstrings) is typeset in the browser by KaTeX,
@@ -37,11 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT/'tools'/'docs_assets'       # the site's own CSS and JS (math typesetting call)
 KATEX_VERSION = '0.19.1'                 # newest release when pinned; fonts, CSS and JS must match
 KATEX_HOME = ROOT/'.venv'/'docs-js'      # npm --prefix folder (inside the git-ignored .venv)
-SRC = ROOT/'_docs_src'                   # MkDocs project written by `build` (git-ignored)
+CACHE = ROOT/'_docs_src'/'.cache'        # mkdocs-jupyter's converted notebooks, kept between builds (git-ignored)
 
 _dir_re = re.compile(r'^\s*#\s*\|\s*(.+?)\s*$')
 _quarto_attrs = re.compile(r'\]\(([^)]*)\)\{[^}]*\}')
 _num_re = re.compile(r'^(\d+)([a-z]?)_')
+_re_showdoc = re.compile(r'^show_doc', re.M)  # nbdev's own test (processors.clean_show_doc)
 
 
 def directives(src: str) -> dict:
@@ -97,6 +100,12 @@ def _num_key(nb: Path):
     return (int(m.group(1)), m.group(2), nb.name)
 
 
+# Sections of the numbered notebooks: the project numbers its notebooks by part (README, "What is in
+# it"), ten numbers a part. A new part (50-59 ...) gets a section of its own, named by its numbers,
+# until it is named here.
+SECTIONS = {0: 'Core and data', 1: 'Modules', 2: 'Losses and models', 3: 'Training', 4: 'Exploration'}
+
+
 def site_pages(nbs_dir: Path) -> list:
     """Every notebook page of the site in reading order: dicts with `src` (the notebook), `page`
     (its .html path in the site), `title`, `section` (None for Home)."""
@@ -111,12 +120,9 @@ def site_pages(nbs_dir: Path) -> list:
     numbered = sorted((p for p in rest if not is_tut(p) and p.parent == nbs_dir and _num_re.match(p.name)), key=_num_key)
     other = [p for p in rest if not is_tut(p) and p not in numbered]
     info = {p: notebook_info(p) for p in found}
-    is_model = [bool(info[p]['exports'] and info[p]['exports'].split('.')[0] == 'models') for p in numbered]
-    first = is_model.index(True) if any(is_model) else len(numbered)
-    last = len(is_model) - 1 - is_model[::-1].index(True) if any(is_model) else len(numbered) - 1
-    def section(i): return 'Modules' if i < first else 'Models' if i <= last else 'Training'
+    def section(p): d = _num_key(p)[0] // 10; return SECTIONS.get(d, f'Notebooks {d}0-{d}9')
     ordered = ([(p, None) for p in home] + [(p, 'Tutorials') for p in tutorials]
-               + [(p, section(i)) for i, p in enumerate(numbered)] + [(p, 'More') for p in other])
+               + [(p, section(p)) for p in numbered] + [(p, 'More') for p in other])
     pages, seen = [], {}
     for p, sec in ordered:
         rel = p.relative_to(nbs_dir)
@@ -174,7 +180,7 @@ def process_notebook(src: Path, dst: Path, page_of: dict = None):
             if 'hide' in d or 'default_exp' in d: continue
             if d.get('output', [''])[0].lower() == 'false': cell['outputs'] = []
             body = strip_directives(text)
-            if d.get('echo', [''])[0].lower() == 'false':
+            if d.get('echo', [''])[0].lower() == 'false' or _re_showdoc.search(body):  # nbdev hides show_doc sources too
                 if not cell.get('outputs'): continue
                 cell.setdefault('metadata', {})['jupyter'] = {'source_hidden': True}
                 cell['metadata']['tags'] = ['hide-input']
@@ -340,8 +346,14 @@ def _build_key() -> str:
 
 def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
     out, nbs_dir = Path(out), Path(nbs_dir)
-    docs = SRC/'docs'
-    if docs.exists(): shutil.rmtree(docs)  # SRC/.cache (mkdocs-jupyter's conversions) is kept between builds
+    import tempfile
+    src = Path(tempfile.mkdtemp(prefix='fer_docs_src_'))  # the MkDocs project: one per build, so builds never collide
+    try: return _build(out, strict, nbs_dir, src)
+    finally: shutil.rmtree(src, ignore_errors=True)
+
+
+def _build(out: Path, strict: bool, nbs_dir: Path, src: Path) -> Path:
+    docs = src/'docs'
     (docs/'api').mkdir(parents=True)
     pages = site_pages(nbs_dir)
     page_of = {p['src'].resolve(): p['page'] for p in pages}
@@ -361,7 +373,8 @@ def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
     for mod, nbpage in api_modules(ROOT/'fer_explore', pages):
         name = mod.removeprefix('fer_explore.')
         page = f"api/{name.replace('.', '_')}.md"
-        where = f'Explained, with its equations and figures, in [{titles[nbpage]}](../{nbpage}).\n\n' if nbpage else ''
+        src_md = Path(nbpage).with_suffix('.ipynb').as_posix() if nbpage else None
+        where = f'Explained, with its equations and figures, in [{titles[nbpage]}](../{src_md}).\n\n' if nbpage else ''
         (docs/page).write_text(f'# `{mod}`\n\n{where}::: {mod}\n    options:\n      show_root_heading: false\n'
                                f'      show_source: true\n      members_order: source\n')
         api.append({name: page})
@@ -377,7 +390,7 @@ def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
                   'features': ['navigation.sections', 'navigation.footer', 'toc.integrate', 'content.code.copy']},
         'plugins': ['search',
                     {'mkdocs-jupyter': {'execute': False, 'include_source': False, 'ignore_h1_titles': True,  # nav labels are ours (short)
-                                        'no_prompt': True, 'cache_dir': str(SRC/'.cache'/_build_key()),
+                                        'no_prompt': True, 'cache_dir': str(CACHE/_build_key()),
                                         'remove_tag_config': {'remove_input_tags': ['hide-input']}}},
                     {'mkdocstrings': {'handlers': {'python': {'paths': [str(ROOT)],
                                                               'options': {'docstring_style': None}}}}}],
@@ -386,13 +399,13 @@ def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
         'extra_javascript': ['assets/katex/katex.min.js', 'assets/katex/contrib/auto-render.min.js', 'assets/math.js'],
         'markdown_extensions': ['tables', 'admonition', {'pymdownx.arithmatex': {'generic': True}}],
     }
-    (SRC/'mkdocs.yml').write_text(json.dumps(cfg, indent=1))  # JSON is valid YAML
+    (src/'mkdocs.yml').write_text(json.dumps(cfg, indent=1))  # JSON is valid YAML
     import logging
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     _patch_mkdocs_jupyter()
     logging.getLogger('mkdocs').setLevel(logging.WARNING)
-    mkdocs_build(load_config(str(SRC/'mkdocs.yml'), strict=strict))
+    mkdocs_build(load_config(str(src/'mkdocs.yml'), strict=strict))
     # MkDocs' 404 page links its assets from the site root ('/assets/...'): it works on one host at one
     # base path only, never from file://, so the site has none (a host shows its own).
     (out/'404.html').unlink(missing_ok=True)

@@ -11,7 +11,7 @@ __all__ = ['IMAGE_EXTS', 'image_to_array', 'load_image', 'check_image', 'FORMATS
            'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces', 'align_crop', 'crop_faces',
            'to_rgb_uint8', 'SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions']
 
-# %% ../../nbs/04_data_api.ipynb #071f19c2
+# %% ../../nbs/04_data_api.ipynb #ff5d1ab4
 import importlib
 
 _all_ = ['IMAGE_EXTS', 'image_to_array', 'load_image', 'check_image', 'FORMATS', 'FERDataset', 'read_image_folder',
