@@ -25,6 +25,7 @@ __all__ = ['FEROutputCallback', 'FERLossFunc', 'confusion_matrix', 'classificati
 class FEROutputCallback(Callback):
     "At `after_pred`: keep the model's full `FEROutput` in `learn.fer_out` and leave only its logits in `learn.pred`."
     order = -20   # before every callback that reads `pred` (metrics, mixed precision, get_preds)
+    def __init__(self): pass
     def after_pred(self):
         out = self.learn.pred
         if isinstance(out, FEROutput):
@@ -96,6 +97,7 @@ def fer_metrics() -> list:
 class PerClassRecall(Callback):
     "After fitting: `learn.per_class_recall`, {class name: recall} of the last validation pass."
     order = 70
+    def __init__(self): pass
     def after_fit(self):
         m = next((m for m in self.learn.metrics if isinstance(m, ConfusionMetric) and m.cm is not None), None)
         if m is None: return
@@ -113,10 +115,10 @@ class NaNStopCallback(TerminateOnNaNCallback):
         if not self.training or torch.isfinite(self.loss).all(): return
         parts = getattr(self.loss_func, 'last_parts', {}) or {}
         bad = {k: float(v) for k, v in parts.items() if isinstance(v, torch.Tensor) and not torch.isfinite(v).all()}
-        self.learn.nan_report = dict(epoch=int(self.epoch), batch=int(self.iter), loss=float(self.loss), bad_parts=bad)
+        self.learn.nan_report = dict(epoch=int(self.epoch), batch=int(self.iter), loss=float(self.loss.detach()), bad_parts=bad)
         if self.verbose:
             which = ', '.join(f"{k}={v}" for k, v in bad.items()) or 'the loss itself'
-            print(f"stopped: loss {float(self.loss)} at epoch {self.epoch}, batch {self.iter} ({which}); "
+            print(f"stopped: loss {float(self.loss.detach())} at epoch {self.epoch}, batch {self.iter} ({which}); "
                   "no optimiser step was taken on it")
         raise CancelFitException()
     def after_batch(self): pass   # the parent's check would come after the step
@@ -145,6 +147,7 @@ class EpochSeedCallback(Callback):
 # %% ../nbs/31_callbacks.ipynb #678f672a
 class TrainedEpochFlag(Callback):
     "`learn.epoch_trained` is True once the current epoch's training phase began (False for skipped epochs)."
+    def __init__(self): pass
     order = -50   # before SkipToEpoch (70), which cancels a skipped epoch in before_epoch, after which no other before_epoch runs
     def before_epoch(self): self.learn.epoch_trained = False
     def before_train(self): self.learn.epoch_trained = True

@@ -28,9 +28,9 @@ from .callbacks import (FEROutputCallback, FERLossFunc, NaNStopCallback, RecipeS
 from .checkpoint import CheckpointCallback, load_checkpoint, CheckpointError
 
 # %% auto #0
-__all__ = ['SYNTH_SOURCES', 'param_groups', 'GroupOptimizer', 'make_optimizer', 'fer_learner', 'SyncLossGrads', 'predict_logits',
-           'evaluate_model', 'plot_confusion', 'plot_history', 'data_loaders', 'distributed', 'StopAfterEpochs',
-           'train']
+__all__ = ['SYNTH_SOURCES', 'param_groups', 'GroupOptimizer', 'make_optimizer', 'fer_learner', 'history_frame', 'SyncLossGrads',
+           'predict_logits', 'evaluate_model', 'plot_confusion', 'plot_history', 'data_loaders', 'distributed',
+           'StopAfterEpochs', 'train']
 
 # %% ../nbs/33_learner.ipynb #fdc57a0c
 def param_groups(model: nn.Module, loss: nn.Module | None, recipe: dict) -> list[dict]:
@@ -185,10 +185,17 @@ def fit_recipe(self: Learner, epochs: int | None = None, start_epoch: int = 0, c
     "Fit for the recipe's epochs (or `epochs`), starting at `start_epoch` (resume)."
     self.fit(epochs or self.recipe['epochs'], cbs=cbs, start_epoch=start_epoch)
 
-# %% ../nbs/33_learner.ipynb #60722bbc
+def history_frame(learn: Learner):
+    "The epochs fitted so far as a DataFrame (train and valid loss, metrics), from `learn.recorder`."
+    import pandas as pd
+    names = [n for n in learn.recorder.metric_names[1:] if n != 'time']
+    return pd.DataFrame([v[:len(names)] for v in learn.recorder.values], columns=names).rename_axis('epoch').round(4)
+
+# %% ../nbs/33_learner.ipynb #0d89f933
 class SyncLossGrads(Callback):
     "After backward, all-reduce (average) the gradients of the loss's parameters (class centres) across processes."
     order = 0
+    def __init__(self): pass
     def after_backward(self):
         if num_distrib() <= 1 or not torch.distributed.is_initialized(): return
         loss = getattr(self.learn, 'fer_loss', None)
@@ -198,7 +205,7 @@ class SyncLossGrads(Callback):
             if p.grad is None: p.grad = torch.zeros_like(p)
             torch.distributed.all_reduce(p.grad); p.grad /= n
 
-# %% ../nbs/33_learner.ipynb #f4557427
+# %% ../nbs/33_learner.ipynb #56427b31
 @torch.no_grad()
 def predict_logits(model: nn.Module, dl, device=None, tta: bool = False):
     "(logits [N, n_classes], targets [N]) of `model` on `dl` (a loader of `(x, y)`); `tta`: ten-crop batches [B,10,C,H,W]."
@@ -254,7 +261,7 @@ def plot_history(history, title: str = ''):
     fig.suptitle(title, fontsize=10); fig.tight_layout()
     return fig
 
-# %% ../nbs/33_learner.ipynb #f734064c
+# %% ../nbs/33_learner.ipynb #c05cfe19
 SYNTH_SOURCES = ('easy', 'default', 'hard')
 
 def data_loaders(data, recipe: dict, seed: int = 0, size: int | None = None, device=None, n_classes=None, **kw):
@@ -267,7 +274,7 @@ def data_loaders(data, recipe: dict, seed: int = 0, size: int | None = None, dev
                            seed=seed, n_train=recipe['n_train'], n_valid=recipe['n_valid'], device=device,
                            n_classes=n_classes, **kw)
 
-# %% ../nbs/33_learner.ipynb #b9b0f242
+# %% ../nbs/33_learner.ipynb #09c98889
 def _broadcast_any_backend(self, t, rank):
     "fastai `DistributedDL._broadcast` without the CUDA assumption: CUDA tensors for nccl, CPU tensors otherwise."
     dev = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
@@ -282,7 +289,7 @@ def distributed(learn: Learner):
     on_gpu = torch.cuda.is_available() and getattr(learn.dls, 'device', torch.device('cpu')).type == 'cuda'
     return learn.distrib_ctx(sync_bn=on_gpu, **({} if on_gpu else {'cpu': True}))
 
-# %% ../nbs/33_learner.ipynb #547189b1
+# %% ../nbs/33_learner.ipynb #49c120ba
 class StopAfterEpochs(Callback):
     "Stop fitting after `n` completed epochs (in total, counting a resumed run's earlier ones), after their checkpoint is written."
     order = 99   # after CheckpointCallback (65) and CSVHistory (61)
@@ -291,7 +298,7 @@ class StopAfterEpochs(Callback):
         from fastai.callback.core import CancelFitException
         if getattr(self.learn, 'epoch_trained', True) and self.epoch + 1 >= self.n: raise CancelFitException()
 
-# %% ../nbs/33_learner.ipynb #49c120ba
+# %% ../nbs/33_learner.ipynb #afc24727
 def _write_json(path, obj):
     tmp = Path(str(path) + '.tmp'); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
 

@@ -21,17 +21,24 @@ from .modules.pcp import pcp, pcp_derivative, pcp_coefficients, pcp_knots
 from .data.synthetic import SynthFER, AU_NAMES, PROTOTYPES, AU_REGION, REGIONS
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'VOILA_TEMPLATE', 'figure_png', 'png_array', 'split_attention', 'map_range', 'LogitsOnly', 'cam_map',
-           'load_model', 'model_input_size', 'synth_face', 'photo_face', 'AttentionExplorer', 'pcp_second_derivative',
-           'PCPExplorer', 'au_regions', 'SynthExplorer', 'project_2d', 'EmbeddingExplorer', 'dashboard_notebook',
-           'free_port', 'voila_template', 'VoilaServer', 'add_explore_arguments', 'explore_main', 'explore_cli']
+__all__ = ['CAM_METHODS', 'VOILA_TEMPLATE', 'VOILA_EXTENSIONS', 'figure_png', 'image_widget', 'png_array', 'split_attention',
+           'map_range', 'LogitsOnly', 'cam_map', 'load_model', 'model_input_size', 'synth_face', 'trained_source',
+           'photo_face', 'AttentionExplorer', 'pcp_second_derivative', 'PCPExplorer', 'au_regions', 'SynthExplorer',
+           'project_2d', 'EmbeddingExplorer', 'dashboard_notebook', 'free_port', 'voila_template', 'VoilaServer',
+           'add_explore_arguments', 'explore_main', 'explore_cli']
 
-# %% ../nbs/45_widgets.ipynb #5965703e
-def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+# %% ../nbs/45_widgets.ipynb #82a65918
+def figure_png(fig: Figure, dpi: int = 90) -> bytes:
     "The PNG bytes of a matplotlib `Figure` built with `Figure(...)` (never shown by pyplot): what an `Image` widget holds."
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=dpi)
     return buf.getvalue()
+
+def image_widget(cls: str) -> W.Image:
+    "An empty PNG `Image` widget with the CSS class `cls` (for tests in a browser), shown at its own size (not stretched)."
+    im = W.Image(format='png', layout=W.Layout(align_self='flex-start', width='auto', height='auto'))
+    im.add_class(cls)
+    return im
 
 def png_array(png: bytes) -> np.ndarray:
     "Decode PNG bytes into an HxWx4 uint8 array (to compare two renderings in a test)."
@@ -82,7 +89,7 @@ def cam_map(model: nn.Module, x: torch.Tensor, target: int, method: str = 'Grad-
     finally: cam.activations_and_grads.release()
     return torch.from_numpy(np.ascontiguousarray(m[0])).float()
 
-# %% ../nbs/45_widgets.ipynb #8d186cb4
+# %% ../nbs/45_widgets.ipynb #507f2862
 def load_model(source, preset: str = 'small') -> tuple[nn.Module, str, list[str]]:
     """`(model in eval mode, a label, class names)` from a registry name (the untrained `preset` configuration),
     a checkpoint file written by `fer-explore train`, or a built model."""
@@ -98,7 +105,7 @@ def load_model(source, preset: str = 'small') -> tuple[nn.Module, str, list[str]
     ck = load_checkpoint(source)
     m = model_from_checkpoint(ck)
     m.input_px = (ck.get('recipe') or {}).get('size')   # the size it was trained at
-    return m, f"{Path(source).name} ({ck['model_name']}, trained {ck['epoch']} epochs)", list(ck['classes'])
+    return m, f"{Path(source).name} ({ck['model_name']}, checkpoint of epoch {ck['epoch']})", list(ck['classes'])
 
 def model_input_size(model: nn.Module) -> int:
     "The image size `model` was trained at (a checkpoint's recipe), else built for (its config's `input_size` or preset), else its paper's."
@@ -119,6 +126,11 @@ def synth_face(index: int, size: int = 64, preset: str = 'default', split: str =
     return dict(image=_resize(s.image, size), mask=_resize(s.mask, size, 'nearest'), label=s.label,
                 title=f"SynthFER {split} #{index} ({ds.classes[s.label]})")
 
+def trained_source(name: str, cache=None) -> str:
+    "The checkpoint file of the trained `name` in the model cache (`fer_explore.zoo`); `FileNotFoundError` when it is not there."
+    from fer_explore.zoo import trained_checkpoint
+    return str(trained_checkpoint(name, cache=cache, train=False))
+
 def photo_face(photo, size: int = 64) -> dict:
     """The largest face of a photo (bytes of an image file, a path, a PIL image or an array), detected, cropped and aligned
     at `size` px: `dict(image, mask=None, label=None, title, found)`; a photo without a detectable face is used whole."""
@@ -133,31 +145,29 @@ def photo_face(photo, size: int = 64) -> dict:
     t = torch.from_numpy(a[y0:y0 + s, x0:x0 + s].astype(np.float32) / 255).permute(2, 0, 1)
     return dict(image=_resize(t, size), mask=None, label=None, title='photo: no face found, whole image', found=False)
 
-# %% ../nbs/45_widgets.ipynb #23be2faa
+# %% ../nbs/45_widgets.ipynb #a5e971cb
 class AttentionExplorer:
     """Attention maps and CAMs of a model on a face, with controls for model or checkpoint, face, head, CAM method,
-    CAM class and opacity. `source`: a registry name, a checkpoint file or a model; display the object to use it."""
-    def __init__(self, source='dan', face: int = 0, n_faces: int = 700, preset: str = 'small'):
-        self.preset, self.n_faces, self._busy = preset, n_faces, False
-        names = list_models()
-        opts = list(names) if not isinstance(source, str) or source in names else [str(source), *names]
-        if isinstance(source, nn.Module): opts = ['(given model)', *names]
-        self.model_select = W.Dropdown(options=opts, value=opts[0] if not isinstance(source, str) else str(source), description='model')
-        self._given = source if isinstance(source, nn.Module) else None
+    CAM class and opacity. `source`: a registry name, a checkpoint file or a model; `trained=True` shows a registry
+    model's trained weights from the model cache (`fer_explore.zoo`) when they are there. Display the object to use it."""
+    def __init__(self, source='dan', trained: bool = False, face: int = 0, n_faces: int = 700, preset: str = 'small', cache=None):
+        self.preset, self.n_faces, self.cache, self._busy, self._note = preset, n_faces, cache, False, ''
+        self.model_select = W.Dropdown(options=[(n, n) for n in list_models()], description='model')
+        self.trained = W.Checkbox(trained, description='trained weights (model cache)', indent=False)
         self.checkpoint = W.Text(description='checkpoint', placeholder='path to a .pt file, then Enter', continuous_update=False)
-        self.face = W.IntSlider(face, 0, n_faces - 1, description='SynthFER face', continuous_update=False)
+        self.face = W.IntSlider(face, 0, n_faces - 1, description='face', continuous_update=False)
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='photo')
         self.head = W.Dropdown(description='head')
         self.method = W.Dropdown(options=CAM_METHODS, description='CAM method')
         self.cam_class = W.Dropdown(description='CAM class')
         self.opacity = W.FloatSlider(0.55, min=0.0, max=1.0, step=0.05, description='opacity', continuous_update=False)
         self.status = W.HTML()
-        self.pred_image, self.head_image, self.maps_image = (W.Image(format='png') for _ in range(3))
-        self.head.add_class('fer-head'); self.head_image.add_class('fer-head-image'); self.maps_image.add_class('fer-maps-image')
-        self.pred_image.add_class('fer-pred-image'); self.status.add_class('fer-status')
+        self.pred_image, self.head_image, self.maps_image = (image_widget(f'fer-{k}-image') for k in ('pred', 'head', 'maps'))
+        self.head.add_class('fer-head'); self.status.add_class('fer-status')
         for w in (self.model_select, self.checkpoint, self.face, self.head, self.method, self.cam_class, self.opacity):
             w.style.description_width = '90px'
-        self.model_select.observe(lambda c: self._busy or self.set_model(self._given if c.new == '(given model)' else c.new), 'value')
+        self.model_select.observe(lambda c: self._busy or self.set_model(c.new), 'value')
+        self.trained.observe(lambda c: self._busy or self.set_model(self.model_select.value), 'value')
         self.checkpoint.observe(lambda c: c.new and self.set_model(c.new.strip()), 'value')
         self.face.observe(lambda c: self.set_face(synth_face(c.new, self.size, n=self.n_faces)), 'value')
         self.upload.observe(self._on_upload, 'value')
@@ -165,8 +175,7 @@ class AttentionExplorer:
         self.opacity.observe(lambda c: self._busy or (self.draw_head(), self.draw_maps()), 'value')
         self.method.observe(lambda c: self._busy or self.draw_head(), 'value')
         self.cam_class.observe(lambda c: self._busy or self.draw_head(), 'value')
-        self._face_index = face
-        controls = W.VBox([self.model_select, self.checkpoint, self.face, self.upload, self.head, self.method,
+        controls = W.VBox([self.model_select, self.trained, self.checkpoint, self.face, self.upload, self.head, self.method,
                            self.cam_class, self.opacity], layout=W.Layout(width='360px'))
         self.widget = W.VBox([W.HTML('<b>Attention explorer</b>'), self.status, W.HBox([controls, self.pred_image]),
                               self.head_image, self.maps_image])
@@ -174,16 +183,27 @@ class AttentionExplorer:
 
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
+    def _select(self, label: str, value):
+        "Show `value` as the chosen model in the model list (added under `label` when it is not there)."
+        self._busy = True
+        if not any(v is value or (isinstance(v, str) and v == value) for _, v in self.model_select.options):
+            self.model_select.options = [(label, value), *self.model_select.options]
+        self.model_select.value = value
+        self._busy = False
+
     def set_model(self, source):
         "Load `source` (registry name, checkpoint file or model) and redraw everything for the current face."
-        try: self.model, self.model_label, self.classes = load_model(source, self.preset)
+        load, self._note = source, ''
+        is_name = isinstance(source, str) and source in list_models()
+        if is_name and self.trained.value:
+            try: load = trained_source(source, self.cache)
+            except Exception as e: self._note = f"{e}: showing the untrained {source}"
+        try: self.model, self.model_label, self.classes = load_model(load, self.preset)
         except Exception as e:
             self.status.value = f"<span style='color:#b00'>cannot load {source!s}: {e}</span>"; return
-        if not isinstance(source, (str, nn.Module)) or (isinstance(source, str) and source not in list_models()):
-            opt = str(source)
-            self._busy = True
-            if opt not in self.model_select.options: self.model_select.options = [opt, *self.model_select.options]
-            self.model_select.value = opt; self._busy = False
+        if load is not source: self.model_label = f"{source} (trained, model cache)"
+        self._select(source if is_name else f"{Path(str(source)).name} (checkpoint)" if isinstance(source, (str, os.PathLike))
+                     else '(given model)', source if not isinstance(source, os.PathLike) else str(source))
         self.size = model_input_size(self.model)
         self._busy = True
         self.cam_class.options = ['predicted', *self.classes]; self.cam_class.value = 'predicted'
@@ -230,7 +250,8 @@ class AttentionExplorer:
         pred = self.classes[int(self.probs.argmax())]
         other = ', '.join(f"{k} {list(s)}" for k, s in self.other.items())
         self.status.value = (f"<b>{self.model_label}</b> &middot; {self._face['title']} &middot; predicted <b>{pred}</b>"
-                             f" ({float(self.probs.max()):.0%})" + (f" &middot; not drawn: {other}" if other else ''))
+                             f" ({float(self.probs.max()):.0%})" + (f" &middot; not drawn: {other}" if other else '')
+                             + (f"<br><span style='color:#b00'>{self._note}</span>" if self._note else ''))
         self.draw_prediction(); self.draw_head(); self.draw_maps()
 
     def draw_prediction(self):
@@ -253,12 +274,12 @@ class AttentionExplorer:
         if h is None:
             axs[1].axis('off'); axs[1].text(0.5, 0.5, 'this model has no\nspatial attention map', ha='center', va='center', fontsize=9)
         else:
-            im = overlay_map(axs[1], img, self.spatial[h], self.vrange, alpha=a, mask=mask, title=f"{h} {list(self.spatial[h].shape)}", stats=None)
-            fig.colorbar(im, ax=axs[1], shrink=0.8).set_label(self.vlabel, fontsize=7)
+            overlay_map(axs[1], img, self.spatial[h], self.vrange, alpha=a, mask=mask, title=f"{h} {list(self.spatial[h].shape)}", stats=None)
+            fig.colorbar(ScalarMappable(Normalize(*self.vrange), 'inferno'), ax=axs[1], shrink=0.8).set_label(self.vlabel, fontsize=7)
         t = self.target
         cam = cam_map(self.model, self.x, t, self.method.value)
-        im = overlay_map(axs[2], img, cam, (0, 1), alpha=a, mask=mask, title=f"{self.method.value}: {self.classes[t]}", stats=None)
-        fig.colorbar(im, ax=axs[2], shrink=0.8).set_label('CAM, 0 to 1 per image', fontsize=7)
+        overlay_map(axs[2], img, cam, (0, 1), alpha=a, mask=mask, title=f"{self.method.value}: {self.classes[t]}", stats=None)
+        fig.colorbar(ScalarMappable(Normalize(0, 1), 'inferno'), ax=axs[2], shrink=0.8).set_label('CAM, 0 to 1 per image', fontsize=7)
         self.cam = cam
         self.head_image.value = figure_png(fig)
 
@@ -285,7 +306,7 @@ class AttentionExplorer:
         fig.suptitle(f"all maps of {self.model_label}", fontsize=9)
         self.maps_image.value = figure_png(fig)
 
-# %% ../nbs/45_widgets.ipynb #ef7f806d
+# %% ../nbs/45_widgets.ipynb #a781d76e
 def pcp_second_derivative(x: torch.Tensor, s_L: float = 1.85, x_L: float = 0.19, P1: float = -0.24) -> torch.Tensor:
     "The second derivative of `pcp`: `6a x + 2b` of the piece that holds `x` on [-1, 1], 0 outside."
     c = torch.as_tensor(pcp_coefficients(s_L, x_L, P1), dtype=x.dtype)
@@ -299,7 +320,7 @@ class PCPExplorer:
         self.s_L = W.FloatSlider(s_L, min=0.2, max=4.0, step=0.05, description='s_L', continuous_update=False)
         self.x_L = W.FloatSlider(x_L, min=0.02, max=0.98, step=0.01, description='x_L', continuous_update=False)
         self.P1 = W.FloatSlider(P1, min=-1.0, max=0.0, step=0.01, description='P1', continuous_update=False)
-        self.image = W.Image(format='png'); self.image.add_class('fer-pcp-image')
+        self.image = image_widget('fer-pcp-image')
         for s in (self.s_L, self.x_L, self.P1): s.observe(lambda c: self.redraw(), 'value')
         self.widget = W.VBox([W.HTML('<b>PCP explorer</b> (CF-DAN Eq. 6-12, Fig. 9-10)'),
                               W.HBox([self.s_L, self.x_L, self.P1]), self.image])
@@ -331,7 +352,7 @@ class PCPExplorer:
         self.title = fig.get_suptitle()
         self.image.value = figure_png(fig)
 
-# %% ../nbs/45_widgets.ipynb #460cd3bb
+# %% ../nbs/45_widgets.ipynb #227beb38
 def au_regions(aus: dict, threshold: float = 0.05) -> tuple[str, ...]:
     "Regions moved by the action units in `aus` (name -> intensity) above `threshold`; all regions when none is."
     on = {AU_REGION[a] for a, v in aus.items() if v > threshold}
@@ -352,7 +373,7 @@ class SynthExplorer:
                                      layout=W.Layout(width='220px'), style={'description_width': '40px'}) for a in AU_NAMES}
         self.switches = {k: W.Checkbox(True, description=k, indent=False, layout=W.Layout(width='90px')) for k in self.NUISANCES}
         self.occluder = W.Dropdown(options=['as drawn', 'none', 'glasses', 'hand', 'mask'], description='occluder')
-        self.image = W.Image(format='png'); self.image.add_class('fer-synth-image')
+        self.image = image_widget('fer-synth-image')
         self.expression.observe(lambda c: self.set_expression(), 'value')
         self.intensity.observe(lambda c: self.set_expression(), 'value')
         for w in (self.index, self.occluder, *self.aus.values(), *self.switches.values()):
@@ -401,12 +422,14 @@ class SynthExplorer:
         self.title = fig.get_suptitle()
         self.image.value = figure_png(fig)
 
-# %% ../nbs/45_widgets.ipynb #74b70b6a
+# %% ../nbs/45_widgets.ipynb #6c578cff
 def project_2d(features: torch.Tensor, method: str = 'pca', seed: int = 0) -> torch.Tensor:
-    "Project `features` [N,D] to [N,2]: 'pca' (`torch.pca_lowrank`, centred, signs fixed) or 'umap' (umap-learn)."
+    "Project `features` [N,D] to [N,2]: 'pca' (`torch.pca_lowrank`, centred, seeded, signs fixed) or 'umap' (umap-learn)."
     f = features.detach().float().cpu()
     if method == 'pca':
-        _, _, V = torch.pca_lowrank(f, q=min(2, *f.shape), center=True, niter=4)
+        with torch.random.fork_rng():   # pca_lowrank starts from a random matrix: seeded, so a picture is reproducible
+            torch.manual_seed(seed)
+            _, _, V = torch.pca_lowrank(f, q=min(2, *f.shape), center=True, niter=4)
         z = (f - f.mean(0)) @ V[:, :2]
         return z * torch.where(z.abs().max(0).values == z.max(0).values, 1.0, -1.0)   # largest coordinate positive
     if method == 'umap':
@@ -431,8 +454,7 @@ class EmbeddingExplorer:
         self.projection = projection
         self.xy = project_2d(self.features, projection)
         self.point = W.IntSlider(0, 0, n - 1, description='face', continuous_update=False)
-        self.scatter_image, self.face_image = W.Image(format='png'), W.Image(format='png')
-        self.scatter_image.add_class('fer-scatter-image'); self.face_image.add_class('fer-picked-image')
+        self.scatter_image, self.face_image = image_widget('fer-scatter-image'), image_widget('fer-picked-image')
         self.point.observe(lambda c: self.redraw(), 'value')
         self.widget = W.VBox([W.HTML(f'<b>Embedding explorer</b>: {self.model_label}, {projection.upper()} of the features'),
                               self.point, W.HBox([self.scatter_image, self.face_image])])
@@ -475,11 +497,11 @@ class EmbeddingExplorer:
         self.title = f"#{i}"
         self.face_image.value = figure_png(fig)
 
-# %% ../nbs/45_widgets.ipynb #92548e99
-def dashboard_notebook(path, source='dan') -> Path:
-    "Write a one-cell notebook to `path` that shows `AttentionExplorer(source)` (what Voila serves); returns the path."
+# %% ../nbs/45_widgets.ipynb #7e22538e
+def dashboard_notebook(path, source='dan', trained: bool = False) -> Path:
+    "Write a one-cell notebook to `path` that shows `AttentionExplorer(source, trained)` (what Voila serves); returns the path."
     if isinstance(source, (str, os.PathLike)) and str(source) not in list_models(): source = str(Path(source).resolve())
-    code = f"from fer_explore.widgets import AttentionExplorer\nAttentionExplorer({str(source)!r})"
+    code = f"from fer_explore.widgets import AttentionExplorer\nAttentionExplorer({str(source)!r}{', trained=True' if trained else ''})"
     nb = {'cells': [{'cell_type': 'code', 'execution_count': None, 'id': 'explorer', 'metadata': {}, 'outputs': [],
                      'source': code}],
           'metadata': {'kernelspec': {'display_name': 'Python 3', 'language': 'python', 'name': 'python3'}},
@@ -512,6 +534,10 @@ VOILA_TEMPLATE = {
                       " | replace('https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/v4-shims.min.css', '') }}"
                       "{%- endblock notebook_css -%}\n")}
 
+# the front-end extensions the page loads: ipywidgets' and Voila's widget managers (other JupyterLab extensions of the
+# environment are not needed, and some fail outside JupyterLab)
+VOILA_EXTENSIONS = ('@jupyter-widgets/jupyterlab-manager', '@voila-dashboards/widgets-manager8', '@voila-dashboards/widgets-manager7')
+
 def voila_template(root) -> Path:
     "Write the `fer_explore` Voila template under `root` (give Voila `JUPYTER_PATH=root`, `--template=fer_explore`)."
     d = Path(root)/'voila'/'templates'/'fer_explore'; d.mkdir(parents=True, exist_ok=True)
@@ -530,8 +556,7 @@ class VoilaServer:
 
     def command(self) -> list[str]:
         return [sys.executable, '-m', 'voila', str(self.notebook), '--no-browser', f'--port={self.port}', '--template=fer_explore',
-                # only ipywidgets' own front end: other JupyterLab extensions of the environment are not needed, and may fail in Voila
-                '--VoilaConfiguration.extension_allowlist=@jupyter-widgets/jupyterlab-manager',
+                *(f'--VoilaConfiguration.extension_allowlist={e}' for e in VOILA_EXTENSIONS),
                 f'--Voila.ip={self.host}', f'--Voila.token={self.token}', '--Voila.root_dir=' + str(self.notebook.parent)]
 
     def start(self, timeout: float = 120) -> 'VoilaServer':
@@ -564,11 +589,12 @@ class VoilaServer:
     def __enter__(self): return self.start()
     def __exit__(self, *exc): self.stop()
 
-# %% ../nbs/45_widgets.ipynb #f5abfbe4
+# %% ../nbs/45_widgets.ipynb #90c8caff
 def add_explore_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     "The arguments of `fer-explore explore` (also used by the `fer-explore` parser)."
-    p.add_argument('checkpoint', nargs='?', help="a checkpoint written by `fer-explore train` (default: an untrained model)")
+    p.add_argument('checkpoint', nargs='?', help="a checkpoint written by `fer-explore train` (default: --model)")
     p.add_argument('--model', default='dan', help="registered model to show when no CHECKPOINT is given (default: dan)")
+    p.add_argument('--untrained', action='store_true', help="show --model untrained (default: its trained weights from the model cache when there)")
     p.add_argument('--port', type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument('--lab', action='store_true', help="open the step-by-step notebooks in JupyterLab instead")
     return p
@@ -592,7 +618,8 @@ def explore_main(args) -> int:
     if args.lab:
         token = secrets.token_urlsafe(16)
         cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
-               f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={_notebooks_dir()}']
+               f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={_notebooks_dir()}',
+               *(['--allow-root'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else [])]   # containers run as root
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         print(f"JupyterLab on the notebooks: http://127.0.0.1:{port}/lab?token={token}  (Ctrl-C stops it)", flush=True)
         try: proc.wait()
@@ -606,7 +633,7 @@ def explore_main(args) -> int:
                 except ProcessLookupError: pass
         return 0
     with tempfile.TemporaryDirectory(prefix='fer_explore_') as d:
-        nb = dashboard_notebook(Path(d)/'attention_explorer.ipynb', args.checkpoint or args.model)
+        nb = dashboard_notebook(Path(d)/'attention_explorer.ipynb', args.checkpoint or args.model, trained=not args.checkpoint and not args.untrained)
         server = VoilaServer(nb, port=port)
         try:
             server.start()

@@ -234,6 +234,7 @@ def test_site_pages_reading_order(tmp_path):
         ('dan.html', 'Losses and models'), ('models.html', 'Losses and models'), ('learner.html', 'Training'),
         ('zoo.html', 'Exploration'), ('new.html', 'Notebooks 50-59')]
     assert bd.nav_title('DAN: Distract your Attention Network') == 'DAN'
+    assert bd.nav_title('The `fer-explore` command') == 'The fer-explore command'
     nb(tmp_path/'12_readers.ipynb', 'clash', 'data.other')
     with pytest.raises(ValueError): bd.site_pages(tmp_path)
 
@@ -272,14 +273,19 @@ def _expected_pages():
 
 
 NB_PAGES, ALL_PAGES = _expected_pages()
-_timings = {}
+_timings, _warnings = {}, []
 
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
+    import logging
     out = tmp_path_factory.mktemp('site')
+    warned = logging.Handler(logging.WARNING)
+    warned.emit = lambda r: _warnings.append(f'{r.name}: {r.getMessage()}'[:300])
+    logging.getLogger('mkdocs').addHandler(warned)
     t = time.time()
-    bd.build(out)
+    try: bd.build(out)
+    finally: logging.getLogger('mkdocs').removeHandler(warned)
     _timings['build_s'] = round(time.time() - t, 1)
     if ARTIFACTS.exists(): shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
@@ -362,7 +368,7 @@ def _image_bytes(src: str):
     return Path(unquote(p.path)).read_bytes() if p.scheme == 'file' else None
 
 
-def check_page(tab: Tab, site: Path, rel: str) -> tuple:
+def check_page(tab: Tab, site: Path, rel: str, shots: Path = ARTIFACTS) -> tuple:
     "Open one page; every problem found, and what it holds."
     page_file = site/rel
     assert page_file.exists(), f'{rel} was not built'
@@ -373,7 +379,7 @@ def check_page(tab: Tab, site: Path, rel: str) -> tuple:
     try: pg.wait_for_function("document.documentElement.hasAttribute('data-math')", timeout=15000)
     except Exception: problems.append('math typesetting never finished (assets/math.js did not run)')
     info = pg.evaluate(_INSPECT)
-    pg.screenshot(path=str(ARTIFACTS/(rel.replace('/', '__').removesuffix('.html') + '.png')))
+    pg.screenshot(path=str(shots/(rel.replace('/', '__').removesuffix('.html') + '.png')))
     seconds = time.time() - t
     requests, failed, errors = tab.requests, tab.failed, tab.errors
     problems += [f'JavaScript error: {e}' for e in errors]
@@ -392,10 +398,12 @@ def check_page(tab: Tab, site: Path, rel: str) -> tuple:
     if info['katex'] < expected:
         problems.append(f'only {info["katex"]} typeset formulas where the page source has {expected}')
     for o in info['outputs']: problems += output_problems(o)
+    sizes = [0]
     for im in info['images']:
         if not im['complete'] or not im['w']: problems.append(f'figure does not decode in the browser: {im["src"][:80]}'); continue
         data = _image_bytes(im['src'])
         if data is None: problems.append(f'figure from outside the site: {im["src"][:80]}'); continue
+        sizes.append(len(data))
         if im['src'].startswith('data:image/svg') or im['src'].endswith('.svg'): continue
         why = figure_problem(data)
         if why: problems.append(f'figure {why}: {im["src"][:60]}')
@@ -405,14 +413,19 @@ def check_page(tab: Tab, site: Path, rel: str) -> tuple:
         if p not in ids_cache: ids_cache[p] = html_ids(p.read_text())
         return ids_cache[p]
     problems += link_problems(sorted(set(info['links'])), page_file, site, ids_of)
-    if nb is not None or rel.startswith('api/'):
-        if info['column'] < MIN_COLUMN_PX: problems.append(f'content column {info["column"]:.0f} px at 1280 px (< {MIN_COLUMN_PX})')
-        problems += [f'clipped behind a horizontal scroll at 1280 px: {c}' for c in info['clipped']]
-        if info['page_scroll']: problems.append('the page itself scrolls sideways at 1280 px')
-    _timings.setdefault('per_page', {})[rel] = {'seconds': round(seconds, 2), 'formulas': info['katex'],
+    if info['column'] < MIN_COLUMN_PX: problems.append(f'content column {info["column"]:.0f} px at 1280 px (< {MIN_COLUMN_PX})')
+    problems += [f'clipped behind a horizontal scroll at 1280 px: {c}' for c in info['clipped']]
+    if info['page_scroll']: problems.append('the page itself scrolls sideways at 1280 px')
+    if shots == ARTIFACTS: _timings.setdefault('per_page', {})[rel] = {'seconds': round(seconds, 2), 'formulas': info['katex'],
                                                  'expected_formulas': expected, 'figures': len(info['images']),
+                                                 'largest_figure_kb': round(max(sizes) / 1024),
                                                  'problems': len(problems)}
     return problems, info
+
+
+def test_build_has_no_warnings(site):
+    "MkDocs, mkdocs-jupyter and mkdocstrings warn about nothing (a link in an API page to no page, ...)."
+    assert not _warnings, '\n'.join(_warnings)
 
 
 def test_every_page_is_checked(site):
@@ -425,6 +438,18 @@ def test_site_loads_nothing_from_another_host(site):
     for f in site.rglob('*.html'):
         assert bd.remote_loads(f.read_text()) == [], f
     assert (site/'assets'/'katex'/'katex.min.js').exists() and list((site/'assets'/'katex'/'fonts').glob('*.woff2'))
+    assert (site/'assets'/'iframe-worker'/'shim.js').exists()
+
+
+def test_search_works_from_file(site, tab):
+    "Material's search runs from file:// (its index is inlined, its worker shim is in the site)."
+    problems, _ = check_page(tab, site, 'index.html')
+    pg = tab.page
+    pg.keyboard.press('s')  # Material's shortcut to the search box
+    pg.keyboard.type('attention')
+    pg.wait_for_function("(document.querySelector('.md-search-result__meta') || {}).textContent?.includes('matching')", timeout=15000)
+    assert int(re.search(r'\d+', pg.text_content('.md-search-result__meta')).group()) > 3
+    assert not tab.errors, tab.errors
 
 
 @pytest.mark.parametrize('rel', ALL_PAGES)
@@ -467,3 +492,31 @@ def test_nbdev_quarto_configuration_stays_valid():
     listed = set(flat(yaml.safe_load(buf.getvalue())['website']['sidebar']['contents']))
     missing = {p['src'].relative_to(ROOT/'nbs').as_posix() for p in NB_PAGES} - listed
     assert not missing, f"nbdev's sidebar leaves out {missing}"
+
+
+def test_browser_check_catches_a_broken_page(site, tab, tmp_path):
+    "The whole browser check, on a page broken in every way it looks for: each one is reported."
+    fake = tmp_path/'site'; fake.mkdir()
+    shutil.copytree(site/'assets', fake/'assets')
+    blank = io.BytesIO(); Image.new('RGB', (40, 30), 'white').save(blank, 'PNG')
+    blank = 'data:image/png;base64,' + base64.b64encode(blank.getvalue()).decode()
+    (fake/'bad.html').write_text(f"""<!doctype html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="assets/katex/katex.min.css"><link rel="stylesheet" href="assets/fer_docs.css"></head>
+<body><div class="md-content" style="width:600px"><div class="jupyter-wrapper">
+<p>Math KaTeX cannot parse $$\\notacommand{{x}}$$, math left raw $$\\frac{{1}}{{2$$, a bare \\mathrm{{ReLU}}.</p>
+<p>Fine inline math $x_1$.</p>
+<img src="{blank}"> <a href="missing.html">gone</a> <a href="#nowhere">anchor</a>
+<div class="jp-OutputArea-output"><pre>/root/.venv/lib/python3.11/site-packages/x.py:3: UserWarning: careful</pre></div>
+<div style="overflow-x:auto;width:300px"><pre>{'x' * 400}</pre></div>
+</div></div>
+<script src="https://cdn.example.org/mermaid.js"></script>
+<script>console.error('boom')</script>
+<script src="assets/katex/katex.min.js"></script><script src="assets/katex/contrib/auto-render.min.js"></script>
+<script src="assets/math.js"></script></body></html>""")
+    problems, info = check_page(tab, fake, 'bad.html', shots=tmp_path)
+    text = '\n'.join(problems)
+    for expected in ['KaTeX could not typeset', 'raw TeX', 'figure is blank', 'broken link', 'missing anchor #nowhere',
+                     'request outside the local site: https://cdn.example.org', 'JavaScript error: boom',
+                     'a machine path', 'a Python warning', 'clipped behind a horizontal scroll', 'content column']:
+        assert expected in text, f'{expected!r} not reported; got:\n{text}'
+    assert info['katex'] >= 1  # the good formula was typeset

@@ -21,6 +21,29 @@ def cli(*args, cwd, timeout=300):
     return r.returncode, r.stdout, r.stderr
 
 
+RUNNER = """
+import sys, io, json, contextlib, traceback
+from fer_explore.cli import main
+res = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: rc = main(argv)
+        except SystemExit as e: rc = e.code
+        except BaseException: traceback.print_exc(); rc = 1   # what the console script would show
+    res.append((rc, out.getvalue(), err.getvalue()))
+print(json.dumps(res))
+"""
+
+
+def cli_many(*argvs, cwd, timeout=300):
+    "Run several `fer-explore` command lines through `fer_explore.cli.main` in one subprocess (saves the start-up per call)."
+    r = subprocess.run([sys.executable, '-c', RUNNER, json.dumps([[str(a) for a in argv] for argv in argvs])], cwd=cwd,
+                       env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def one_line_error(rc, err, *needles):
     lines = [l for l in err.strip().splitlines() if l.strip()]
     assert rc == 2, (rc, err)
@@ -76,39 +99,37 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(runs):
     assert [l.split(',')[0] for l in hist] == ['epoch', '0', '1']   # one row per epoch, none for the skipped one
 
 
-def test_checkpoint_refusals_are_one_line(runs, tmp_path):
+def test_checkpoint_refusals_and_bad_arguments_are_one_line(runs, tmp_path):
     d = runs
     good = d / 'part' / 'best.pt'
     data = good.read_bytes()
     (tmp_path / 'truncated.pt').write_bytes(data[: len(data) // 3])
     (tmp_path / 'notes.pt').write_text('not a checkpoint\n')
     torch.save({'weight': torch.zeros(3)}, tmp_path / 'state_dict.pt')
-    cases = [('truncated.pt', 'truncated or corrupt'), ('notes.pt', 'not a PyTorch checkpoint'),
-             ('state_dict.pt', 'not a fer_explore checkpoint'), ('missing.pt', 'no such file')]
-    for name, needle in cases:
-        rc, out, err = cli('evaluate', tmp_path / name, '--data', 'default', '--out', tmp_path / 'ev', cwd=tmp_path)
-        line = one_line_error(rc, err, needle, name)
-    # another model: resuming a resnet18 run as a dan run
-    rc, out, err = cli('train', '--resume', d / 'part', '--model', 'dan', cwd=tmp_path)
-    one_line_error(rc, err, "'resnet18', not 'dan'")
-    # another class count: an 8-class data set against the 7-class checkpoint
-    from fer_explore.checkpoint import load_checkpoint, CheckpointError
-    with pytest.raises(CheckpointError, match='7 classes'): load_checkpoint(good, n_classes=8)
     from PIL import Image
     import numpy as np
-    for split in ('train', 'test'):
-        for c in ('neutral', 'happy', 'sad', 'surprise', 'fear', 'disgust', 'anger', 'contempt'):
-            (tmp_path / 'eight' / split / c).mkdir(parents=True)
-            Image.fromarray(np.full((48, 48), 128, np.uint8)).save(tmp_path / 'eight' / split / c / 'a.png')
-    rc, out, err = cli('evaluate', good, '--data', tmp_path / 'eight', '--out', tmp_path / 'ev', cwd=tmp_path)
-    one_line_error(rc, err, 'contempt')
-    # bad arguments
-    rc, out, err = cli('train', '--model', 'danx', '--out', 'x', cwd=tmp_path)
-    one_line_error(rc, err, 'danx')
-    rc, out, err = cli('train', '--model', 'dan', '--data', tmp_path / 'no_such_folder', '--out', 'x', cwd=tmp_path)
-    one_line_error(rc, err, 'no such file or folder')
-    rc, out, err = cli('train', '--model', 'daf_mhsca', '--config', 'input_size=64', '--size', '48', '--out', 'x', cwd=tmp_path)
-    one_line_error(rc, err, 'cannot take 48-px images')
+    for c in ('neutral', 'happy', 'sad', 'surprise', 'fear', 'disgust', 'anger', 'contempt'):   # an 8-class data set
+        (tmp_path / 'eight' / 'test' / c).mkdir(parents=True)
+        Image.fromarray(np.full((48, 48), 128, np.uint8)).save(tmp_path / 'eight' / 'test' / c / 'a.png')
+    ev = ['--data', 'default', '--out', tmp_path / 'ev']
+    cases = [(['evaluate', tmp_path / 'truncated.pt', *ev], ['truncated or corrupt', 'truncated.pt']),
+             (['evaluate', tmp_path / 'notes.pt', *ev], ['not a PyTorch checkpoint', 'notes.pt']),
+             (['evaluate', tmp_path / 'state_dict.pt', *ev], ['not a fer_explore checkpoint', 'state_dict.pt']),
+             (['evaluate', tmp_path / 'missing.pt', *ev], ['no such file', 'missing.pt']),
+             (['train', '--resume', d / 'part', '--model', 'dan'], ["'resnet18', not 'dan'", 'last.pt']),   # another model
+             (['evaluate', good, '--data', tmp_path / 'eight', '--out', tmp_path / 'ev'], ['contempt']),       # another class count
+             (['train', '--model', 'danx', '--out', 'x'], ['danx']),
+             (['train', '--model', 'dan', '--data', tmp_path / 'no_such_folder', '--out', 'x'], ['no such file or folder']),
+             (['train', '--model', 'daf_mhsca', '--config', 'input_size=64', '--size', '48', '--out', 'x'],
+              ['cannot take 48-px images'])]
+    results = cli_many(*[argv for argv, _ in cases], cwd=tmp_path)
+    for (argv, needles), (rc, out, err) in zip(cases, results):
+        one_line_error(rc, err, *needles)
+    from fer_explore.checkpoint import load_checkpoint, CheckpointError
+    with pytest.raises(CheckpointError, match='7 classes'): load_checkpoint(good, n_classes=8)
+    # and the real console entry (a process of its own) exits with status 2 and one line too
+    rc, out, err = cli('evaluate', tmp_path / 'truncated.pt', *ev, cwd=tmp_path)
+    one_line_error(rc, err, 'truncated or corrupt')
 
 
 def test_evaluate_matches_classes_by_name(runs, tmp_path):

@@ -1,6 +1,7 @@
 """The attention explorer in a real browser, served the way a user starts it.
 
-`fer-explore explore CHECKPOINT` (here through `fer_explore.widgets.explore_cli`, the same `explore_main`) serves
+`fer-explore explore CHECKPOINT` (run as `python -m fer_explore.cli explore`; before the CLI has the subcommand, through
+`fer_explore.widgets.explore_cli`, which runs the same `explore_main`) serves
 the attention explorer with Voila on 127.0.0.1 and prints its address. This test writes a checkpoint, runs that
 command, opens the printed address in Debian's Chromium (driven over the DevTools protocol by the `playwright`
 client; `playwright install` is never run, nothing is downloaded), waits for the explorer to draw, moves the
@@ -74,6 +75,15 @@ def _stop(proc, timeout=30):
     return proc.returncode
 
 
+def explore_command(*args) -> list[str]:
+    "`fer-explore explore ARGS` as a command: through the package's CLI when it has the subcommand, else `explore_cli`."
+    import argparse
+    from fer_explore.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    if 'explore' in sub.choices: return [sys.executable, '-m', 'fer_explore.cli', 'explore', *args]
+    return [sys.executable, '-c', 'import sys; from fer_explore.widgets import explore_cli; sys.exit(explore_cli(sys.argv[1:]))', *args]
+
+
 def _pixels(png: bytes) -> np.ndarray: return np.asarray(Image.open(io.BytesIO(png)).convert('RGB')).astype(np.int16)
 
 
@@ -93,8 +103,8 @@ def test_attention_explorer_in_chromium(tmp_path):
     port = __import__('fer_explore.widgets', fromlist=['free_port']).free_port()
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', 'PYTHONWARNINGS': 'ignore'}
     log = open(ARTIFACTS/'explore.log', 'w')
-    cmd = [sys.executable, '-c', 'import sys; from fer_explore.widgets import explore_cli; sys.exit(explore_cli(sys.argv[1:]))',
-           str(ck), '--port', str(port)]
+    cmd = explore_command(str(ck), '--port', str(port))
+    report['command'] = ' '.join(cmd[1:4])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=tmp_path, start_new_session=True)
     lines = queue.Queue(); threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
     kids, external, failed, errors = [], [], [], []
@@ -113,7 +123,7 @@ def test_attention_explorer_in_chromium(tmp_path):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_FLAGS, timeout=60_000)
             try:
-                page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+                page = browser.new_page(viewport={'width': 1280, 'height': 1400})
                 page.on('request', lambda r: external.append(r.url) if not r.url.startswith(('http://127.0.0.1', 'blob:', 'data:')) else None)
                 page.on('requestfailed', lambda r: failed.append(f"{r.url} ({r.failure})"))
                 page.on('pageerror', lambda e: errors.append(str(e)))
@@ -127,7 +137,7 @@ def test_attention_explorer_in_chromium(tmp_path):
                 kids = sorted(set(kids) | set(_descendants(proc.pid)))   # now with the kernel Voila started
                 report['processes'] = len(kids) + 1
                 status = page.locator('.fer-status').inner_text()
-                assert 'dan.pt (dan, trained 0 epochs)' in status and 'predicted' in status, status
+                assert 'dan.pt (dan, checkpoint of epoch 0)' in status and 'predicted' in status, status
                 select = page.locator('.fer-head select')
                 assert select.input_value() == 'head0'
                 assert [o.strip() for o in select.locator('option').all_inner_texts()] == ['head0', 'head1', 'head2', 'head3']
@@ -170,3 +180,41 @@ def test_attention_explorer_in_chromium(tmp_path):
     for k in left: os.kill(k, signal.SIGKILL)
     assert not left, f"processes of `explore` still alive after it stopped: {left}"
     assert not _listening(port), f"port {port} still accepts connections after `explore` stopped"
+
+
+def test_explore_lab_serves_the_notebooks(tmp_path):
+    "`explore --lab` starts JupyterLab on 127.0.0.1 with a token, on the notebooks folder; SIGTERM stops it."
+    import urllib.request
+    from fer_explore.widgets import free_port
+    port = free_port()
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', 'PYTHONWARNINGS': 'ignore',
+           'JUPYTER_CONFIG_DIR': str(tmp_path/'config'), 'JUPYTER_RUNTIME_DIR': str(tmp_path/'runtime')}
+    cmd = explore_command('--lab', '--port', str(port))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path,
+                            start_new_session=True)
+    lines = queue.Queue(); threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
+    kids = []
+    try:
+        line = lines.get(timeout=START_TIMEOUT_S)
+        assert line and 'http://' in line, f"`explore --lab` printed {line!r}"
+        url = line[line.index('http://'):].split()[0]
+        assert url.startswith(f'http://127.0.0.1:{port}/lab?token='), url
+        token = url.split('token=')[1]
+        deadline, page = time.time() + START_TIMEOUT_S, None
+        while time.time() < deadline and page is None:
+            try: page = urllib.request.urlopen(url, timeout=10).read().decode()
+            except OSError: time.sleep(0.5)
+        assert page and 'JupyterLab' in page, "JupyterLab did not answer at the printed address"
+        api = json.load(urllib.request.urlopen(f'http://127.0.0.1:{port}/api/contents?token={token}', timeout=10))
+        names = {c['name'] for c in api['content']}
+        assert '45_widgets.ipynb' in names and 'index.ipynb' in names, sorted(names)[:10]   # the step-by-step notebooks
+        try: urllib.request.urlopen(f'http://127.0.0.1:{port}/api/contents', timeout=10); assert False, 'no token, yet served'
+        except urllib.error.HTTPError as e: assert e.code == 403, e.code
+        kids = _descendants(proc.pid)
+    finally:
+        rc = _stop(proc)
+    assert rc == 0, rc
+    time.sleep(0.5)
+    left = [k for k in kids if _alive(k)]
+    for k in left: os.kill(k, signal.SIGKILL)
+    assert not left and not _listening(port)

@@ -1,7 +1,7 @@
 """Build the documentation site offline from the notebooks, with MkDocs (Material theme).
 
 Usage: .venv/bin/python tools/build_docs.py [--out _docs] [--nbs nbs] [--strict]
-       .venv/bin/python tools/build_docs.py --install-katex   (once per machine; tools/setup_env.sh runs it)
+       .venv/bin/python tools/build_docs.py --install-js   (once per machine; tools/setup_env.sh runs it)
 
 Why not `nbdev_docs`: it needs Quarto, whose installer downloads a binary, which this project's
 machines cannot do. nbdev's own configuration (settings.ini, nbs/_quarto.yml) stays valid, so
@@ -26,19 +26,32 @@ same notebooks with well-kept PyPI packages:
   template adds are removed (a page with a mermaid diagram is an error, not a silent CDN call);
 - code cells and text outputs wrap long lines with a hanging indent (a wrapped line continues
   four columns deeper than its own indentation, as a Python continuation line would), so nothing
-  hides behind a horizontal scroll at 1280 px; no `In [ ]:` prompts.
+  hides behind a horizontal scroll at 1280 px; no `In [ ]:` prompts;
+- the table of contents is built from the ids the headings really have (see toc_tokens); the
+  404 page is left out (MkDocs roots it at one host's base path, so it cannot work from file://).
 
-KaTeX: npm's official package, pinned to KATEX_VERSION (its JavaScript, CSS and fonts must come
-from one release, and the docs test counts the elements it produces). It is installed with npm
-into .venv/docs-js/ (git-ignored); `build` installs it there itself when it is missing.
+Browser packages come from npm at exact versions (JS_PACKAGES), installed into .venv/docs-js/
+(git-ignored; `build` installs them there itself when missing) and copied into the site:
+- KaTeX, the math engine, rather than MathJax: it typesets synchronously (a page is final when
+  it has loaded, and the docs test knows when to look), reports a formula it cannot read as an
+  error, weighs 0.6 MB in the site (JS, CSS, woff2 fonts) and covers every command the notebooks
+  use; the MathJax a registry ships ready to copy (Debian's libjs-mathjax, PyPI's
+  jupyter-server-mathjax) is the end-of-life 2.7 line. Pinned because its JavaScript, CSS and
+  fonts must come from one release, and the docs test counts the elements it produces;
+- iframe-worker (by Material's author): Material's offline plugin inlines the search index and
+  needs this shim so that search also runs from file://; the plugin loads it from a CDN, the
+  build points it at the copy in the site instead.
 """
 import argparse, copy, html, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT/'tools'/'docs_assets'       # the site's own CSS and JS (math typesetting call)
-KATEX_VERSION = '0.19.1'                 # newest release when pinned; fonts, CSS and JS must match
-KATEX_HOME = ROOT/'.venv'/'docs-js'      # npm --prefix folder (inside the git-ignored .venv)
+JS_PACKAGES = {                          # npm packages the pages load, exact versions (see the docstring)
+    'katex': '0.19.1',                   # math typesetting: newest when pinned; its JS, CSS and fonts must match
+    'iframe-worker': '1.0.4',            # lets Material's search run from file:// (its offline plugin's shim)
+}
+JS_HOME = ROOT/'.venv'/'docs-js'         # npm --prefix folder (inside the git-ignored .venv)
 CACHE = ROOT/'_docs_src'/'.cache'        # mkdocs-jupyter's converted notebooks, kept between builds (git-ignored)
 
 _dir_re = re.compile(r'^\s*#\s*\|\s*(.+?)\s*$')
@@ -75,24 +88,19 @@ def _source(cell) -> str:
     return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
 
 
-def notebook_info(nb: Path) -> dict:
-    "Title (first `# ...` line) and the module a notebook exports (`default_exp`), read from the file."
-    cells = json.loads(nb.read_text())['cells']
-    title, exp = None, None
-    for c in cells:
-        src = _source(c)
-        if title is None and c['cell_type'] == 'markdown':
-            m = re.search(r'^#\s+(.+?)\s*$', src, re.M)
-            if m: title = m.group(1)
-        if exp is None and c['cell_type'] == 'code':
-            d = directives(src)
-            if d.get('default_exp'): exp = d['default_exp'][0]
-    return {'title': title or doc_name(nb), 'exports': exp}
+def notebook_title(nb: Path) -> str:
+    "The notebook's title: the first `# ...` line of its markdown (nbdev's title), else its page name."
+    for c in json.loads(Path(nb).read_text())['cells']:
+        m = re.search(r'^#\s+(.+?)\s*$', _source(c), re.M) if c['cell_type'] == 'markdown' else None
+        if m: return m.group(1)
+    return doc_name(nb)
 
 
 def nav_title(title: str) -> str:
-    "Short label for the navigation: the part of the title before a colon (`DAN: Distract ...` -> `DAN`)."
-    return title.split(':')[0].strip() or title
+    """Short label for the navigation, as plain text: the part of the title before a colon
+    (`DAN: Distract ...` -> `DAN`), without markdown's code and emphasis marks."""
+    plain = re.sub(r'`|\*{1,2}', '', title)
+    return plain.split(':')[0].strip() or plain
 
 
 def _num_key(nb: Path):
@@ -119,7 +127,6 @@ def site_pages(nbs_dir: Path) -> list:
     tutorials = sorted((p for p in rest if is_tut(p)), key=lambda p: (str(p.parent), _num_key(p) if _num_re.match(p.name) else (1e9, '', p.name)))
     numbered = sorted((p for p in rest if not is_tut(p) and p.parent == nbs_dir and _num_re.match(p.name)), key=_num_key)
     other = [p for p in rest if not is_tut(p) and p not in numbered]
-    info = {p: notebook_info(p) for p in found}
     def section(p): d = _num_key(p)[0] // 10; return SECTIONS.get(d, f'Notebooks {d}0-{d}9')
     ordered = ([(p, None) for p in home] + [(p, 'Tutorials') for p in tutorials]
                + [(p, section(p)) for p in numbered] + [(p, 'More') for p in other])
@@ -129,7 +136,7 @@ def site_pages(nbs_dir: Path) -> list:
         page = (rel.parent/f'{doc_name(p)}.html').as_posix()
         if page in seen: raise ValueError(f'{rel} and {seen[page]} would both become the page {page}: rename one')
         seen[page] = rel
-        pages.append({'src': p, 'page': page, 'title': info[p]['title'], 'section': sec})
+        pages.append({'src': p, 'page': page, 'title': notebook_title(p), 'section': sec})
     if not home: raise FileNotFoundError(f'{nbs_dir}/index.ipynb (the home page) is missing')
     return pages
 
@@ -196,25 +203,30 @@ def process_notebook(src: Path, dst: Path, page_of: dict = None):
     Path(dst).write_text(json.dumps(nb))
 
 
-# ---------------------------------------------------------------- KaTeX (installed, copied, called)
-def katex_dist(install: bool = True) -> Path:
-    "KaTeX's `dist/` folder at KATEX_VERSION, installed with npm into KATEX_HOME when missing."
-    pkg = KATEX_HOME/'node_modules'/'katex'
-    def version():
-        try: return json.loads((pkg/'package.json').read_text())['version']
+# ---------------------------------------------------------------- browser packages (npm, pinned, copied into the site)
+def js_package(name: str, install: bool = True) -> Path:
+    "The folder of npm package `name` at its JS_PACKAGES version, installed into JS_HOME (all of them) when missing."
+    def version(n):
+        try: return json.loads((JS_HOME/'node_modules'/n/'package.json').read_text())['version']
         except (OSError, ValueError, KeyError): return None
-    if version() != KATEX_VERSION and install:
+    stale = [n for n, v in JS_PACKAGES.items() if version(n) != v]
+    if stale and install:
         npm = shutil.which('npm')
-        if not npm: raise RuntimeError(f'KaTeX {KATEX_VERSION} is needed for the docs math and npm is not installed '
+        if not npm: raise RuntimeError(f'the docs need {", ".join(stale)} from npm, and npm is not installed '
                                        '(Debian: `apt-get install npm`)')
-        print(f'== installing KaTeX {KATEX_VERSION} from npm into {KATEX_HOME.relative_to(ROOT)}', file=sys.stderr)
-        KATEX_HOME.mkdir(parents=True, exist_ok=True)
-        subprocess.run([npm, 'install', '--silent', '--no-audit', '--no-fund', '--prefix', str(KATEX_HOME),
-                        f'katex@{KATEX_VERSION}'], check=True)
-    if version() != KATEX_VERSION:
-        raise RuntimeError(f'KaTeX {KATEX_VERSION} not found in {pkg} (found {version()}): '
-                           f'run `python tools/build_docs.py --install-katex`')
-    return pkg/'dist'
+        specs = [f'{n}@{v}' for n, v in JS_PACKAGES.items()]
+        print(f'== installing {" ".join(specs)} from npm into {JS_HOME.relative_to(ROOT)}', file=sys.stderr)
+        JS_HOME.mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, 'install', '--silent', '--no-audit', '--no-fund', '--prefix', str(JS_HOME), *specs], check=True)
+    if version(name) != JS_PACKAGES[name]:
+        raise RuntimeError(f'{name} {JS_PACKAGES[name]} not found in {JS_HOME} (found {version(name)}): '
+                           f'run `python tools/build_docs.py --install-js`')
+    return JS_HOME/'node_modules'/name
+
+
+def katex_dist(install: bool = True) -> Path:
+    "KaTeX's `dist/` folder (JS_PACKAGES['katex'])."
+    return js_package('katex', install)/'dist'
 
 
 def copy_katex(dest: Path):
@@ -270,9 +282,14 @@ def wrap_lines(inner: str, hang: int = 4) -> str:
     return '\n'.join(out) + ('\n' if trailing else '')
 
 
-def postprocess_page(text: str, notebook: bool) -> str:
-    "Drop the CDN loaders nbconvert's template adds; wrap code and text outputs of notebook pages."
+_iframe_worker = re.compile(r'src="https://unpkg\.com/iframe-worker/shim"')
+
+
+def postprocess_page(text: str, notebook: bool, root: str = '') -> str:
+    """Drop the CDN loaders nbconvert's template adds, point Material's search shim at the site's copy
+    (`root`: the way from the page up to the site root), and wrap code and text outputs of notebook pages."""
     text = _mermaid_block.sub('', _mathjax_block.sub('', text))
+    text = _iframe_worker.sub(f'src="{root}assets/iframe-worker/shim.js"', text)
     if 'class="jp-Mermaid' in text:
         raise ValueError('a mermaid diagram needs mermaid.js, which this site does not ship (it would come from a CDN)')
     if notebook:
@@ -347,6 +364,9 @@ def _build_key() -> str:
 def build(out: Path, strict: bool = False, nbs_dir: Path = ROOT/'nbs') -> Path:
     out, nbs_dir = Path(out), Path(nbs_dir)
     import tempfile
+    if CACHE.exists():  # conversions cached by earlier versions of this script are never read again
+        for old in CACHE.iterdir():
+            if old.name != _build_key(): shutil.rmtree(old, ignore_errors=True)
     src = Path(tempfile.mkdtemp(prefix='fer_docs_src_'))  # the MkDocs project: one per build, so builds never collide
     try: return _build(out, strict, nbs_dir, src)
     finally: shutil.rmtree(src, ignore_errors=True)
@@ -380,6 +400,10 @@ def _build(out: Path, strict: bool, nbs_dir: Path, src: Path) -> Path:
         api.append({name: page})
     nav.append({'API reference': api})
     copy_katex(docs/'assets'/'katex')
+    iw = js_package('iframe-worker')
+    (docs/'assets'/'iframe-worker').mkdir()
+    shutil.copy(iw/'shim'/'index.js', docs/'assets'/'iframe-worker'/'shim.js')
+    shutil.copy(iw/'LICENSE', docs/'assets'/'iframe-worker'/'LICENSE')
     for f in ASSETS.iterdir(): shutil.copy(f, docs/'assets'/f.name)
     cfg = {
         'site_name': 'fer_explore',
@@ -388,7 +412,7 @@ def _build(out: Path, strict: bool, nbs_dir: Path, src: Path) -> Path:
         'use_directory_urls': False,  # pages are plain .html files: the site works from file:// too
         'theme': {'name': 'material', 'font': False,  # no web fonts: the site must work offline
                   'features': ['navigation.sections', 'navigation.footer', 'toc.integrate', 'content.code.copy']},
-        'plugins': ['search',
+        'plugins': ['search', 'offline',  # offline: search index inlined, search runs from file:// too
                     {'mkdocs-jupyter': {'execute': False, 'include_source': False, 'ignore_h1_titles': True,  # nav labels are ours (short)
                                         'no_prompt': True, 'cache_dir': str(CACHE/_build_key()),
                                         'remove_tag_config': {'remove_input_tags': ['hide-input']}}},
@@ -412,7 +436,7 @@ def _build(out: Path, strict: bool, nbs_dir: Path, src: Path) -> Path:
     nb_pages = {p['page'] for p in pages}
     for f in out.rglob('*.html'):
         rel = f.relative_to(out).as_posix()
-        text = postprocess_page(f.read_text(), notebook=rel in nb_pages)
+        text = postprocess_page(f.read_text(), notebook=rel in nb_pages, root='../' * rel.count('/'))
         bad = remote_loads(text)
         if bad: raise ValueError(f'{rel} would load from another host: {bad[:3]}')
         f.write_text(text)
@@ -424,7 +448,7 @@ if __name__ == '__main__':
     p.add_argument('--out', default=str(ROOT/'_docs'), help='folder to build the site into')
     p.add_argument('--strict', action='store_true', help='fail on MkDocs warnings')
     p.add_argument('--nbs', default=str(ROOT/'nbs'), help='folder of (executed) notebooks to build from')
-    p.add_argument('--install-katex', action='store_true', help=f'install KaTeX {KATEX_VERSION} (npm) if missing, and stop')
+    p.add_argument('--install-js', action='store_true', help='install the pinned npm packages the site ships (KaTeX ...) if missing, and stop')
     a = p.parse_args()
-    if a.install_katex: print(katex_dist())
+    if a.install_js: print(js_package('katex').parent)
     else: print(build(Path(a.out), a.strict, Path(a.nbs))/'index.html')

@@ -6,8 +6,9 @@ from pathlib import Path
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import torch
-from fer_explore.core import canonical_classes, create_model, set_seed
+from fer_explore.core import canonical_classes, create_model, set_seed, normalize
 from fer_explore.data.synthetic import SynthFER
+from fer_explore.vis import to_image, region_contours, overlay_map, resolve_vrange
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,23 +21,23 @@ def main(out=ROOT/'nbs'/'images'/'overview.png'):
         first.setdefault(s.label, s)
         if len(first) == 7: break
     model = create_model('dan', preset='small', n_classes=7).eval()
-    face = first[1].image
-    with torch.no_grad(): out_ = model(((face - 0.5) / 0.25)[None])
-    fig, axs = plt.subplots(3, 7, figsize=(14, 6.4))
+    face = first[1]
+    with torch.no_grad(): out_ = model(normalize(face.image[None]))
+    maps = {f'DAN head {h}': out_.attention[f'head{h}'][0] for h in range(4)}
+    lo, hi = resolve_vrange(list(maps.values()), 'shared')
+    fig, axs = plt.subplots(2, 7, figsize=(12, 4.2))
     for k, name in enumerate(canonical_classes(7)):
         s = first[k]
-        axs[0, k].imshow(s.image.permute(1, 2, 0)); axs[0, k].set_title(name)
-        axs[1, k].imshow(s.image.permute(1, 2, 0)); axs[1, k].imshow(s.mask, alpha=0.5, cmap='magma')
-    axs[2, 0].imshow(face.permute(1, 2, 0)); axs[2, 0].set_title('happy face')
-    for h in range(4):
-        m = out_.attention[f'head{h}'][0]
-        axs[2, h + 1].imshow(face.permute(1, 2, 0))
-        axs[2, h + 1].imshow(torch.nn.functional.interpolate(m[None, None], size=face.shape[-2:], mode='bilinear')[0, 0],
-                             alpha=0.55, cmap='jet'); axs[2, h + 1].set_title(f'DAN head {h}')
+        axs[0, k].imshow(to_image(s.image, stats=None)); region_contours(axs[0, k], s.mask); axs[0, k].set_title(name)
+    axs[1, 0].imshow(to_image(face.image, stats=None)); axs[1, 0].set_title('happy face')
+    for h, (title, m) in enumerate(maps.items()):
+        im = overlay_map(axs[1, h + 1], face.image, m, vrange=(lo, hi), mask=face.mask, title=title, stats=None)
     for a in axs.flat: a.axis('off')
-    axs[0, 0].text(-8, 32, 'SynthFER', rotation=90, va='center', ha='right', fontsize=11)
-    axs[1, 0].text(-8, 32, 'AU regions', rotation=90, va='center', ha='right', fontsize=11)
-    plt.tight_layout(); out.parent.mkdir(parents=True, exist_ok=True); fig.savefig(out, dpi=80)
-    print(out)
+    cax = axs[1, 5].inset_axes([0.15, 0.05, 0.1, 0.9])
+    fig.colorbar(im, cax=cax, label='map value, shared range')
+    axs[1, 6].text(0, 0.5, 'untrained DAN\n(small config):\nthe four heads\nstill look alike', va='center', fontsize=9)
+    axs[0, 0].text(-8, 32, 'SynthFER + AU regions', rotation=90, va='center', ha='right', fontsize=10)
+    out.parent.mkdir(parents=True, exist_ok=True); fig.savefig(out, dpi=80, bbox_inches='tight')
+    print(out.relative_to(ROOT))
 
 if __name__ == '__main__': main()
