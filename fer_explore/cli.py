@@ -340,7 +340,7 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
     from fer_explore.checkpoint import save_checkpoint
     for m in models: get_model_spec(m)    # an unknown name fails before any training
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    base = get_recipe('synthfer', **overrides)
+    base = get_recipe('demo', **overrides)
     size = min(max(base['size'], 48), 112)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     say(f"SynthFER default: drawing {base['n_train']} train, {base['n_valid']} validation, {n_test} test faces at {size} px")
@@ -354,7 +354,7 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
         dls = fer_dataloaders((train, valid), size=r['size'], bs=r['bs'], seed=seed, device='cpu')
         test_dl = fer_dataloaders((train, test), size=r['size'], bs=256, seed=seed, device='cpu').valid
         learn = fer_learner(name, dls, r, seed=seed, quiet=True, cbs=[CSVHistory(d / 'history.csv')])
-        t = time.time(); learn.fit_recipe(); secs = time.time() - t
+        t, c = time.time(), time.process_time(); learn.fit_recipe(); secs, cpu = time.time() - t, time.process_time() - c
         res = evaluate_model(learn.model, test_dl, test.classes)
         save_checkpoint(d / 'model.pt', learn.model, learn.classes, r, r['epochs'], learn.fer_loss, None,
                         {'test_accuracy': res['accuracy']}, seed=seed, data='default')
@@ -362,7 +362,8 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
         fig.savefig(d / 'confusion.png'); plt.close(fig)
         fig = plot_history(d / 'history.csv', f"{name} on SynthFER default"); fig.savefig(d / 'curves.png'); plt.close(fig)
         results[name] = dict(test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
-                             train_seconds=round(secs, 1), params=count_params(learn.model), epochs=r['epochs'],
+                             train_seconds=round(secs, 1), cpu_seconds=round(cpu, 1), params=count_params(learn.model),
+                             epochs=r['epochs'],
                              per_class_recall={c: v['recall'] for c, v in res['per_class'].items()},
                              recipe={k: r[k] for k in ('preset', 'size', 'epochs', 'bs', 'opt', 'lr', 'schedule')})
         say(f"[{i + 1}/{len(models)}] {name:<10} test accuracy {100 * res['accuracy']:5.1f} %  balanced {100 * res['balanced_accuracy']:5.1f} %"

@@ -16,6 +16,7 @@ from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.callback.core import Callback
 from fastai.callback.progress import ProgressCallback
+import fastai.callback.schedule, fastai.callback.fp16  # noqa: F401  (add Learner.lr_find, fit_one_cycle, to_fp16)
 from fastai.torch_core import rank_distrib, num_distrib
 from fastcore.basics import patch
 from fastcore.foundation import L
@@ -159,8 +160,8 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
     groups = param_groups(model, loss, r)
     opt_func = partial(_opt_func, groups=groups)
     classes = list(getattr(dls, 'classes', None) or [str(i) for i in range(n_classes)])
-    for dl in dls.loaders:   # fastai's ClassificationInterpretation reads `dl.vocab` (a DataLoader defers to its dataset)
-        try: dl.dataset.vocab = classes
+    for dl in dls.loaders:   # fastai's ClassificationInterpretation reads the class names as `dl.vocab[-1]`
+        try: dl.dataset.vocab = [classes]   # (a DataLoader defers attribute look-ups to its dataset)
         except AttributeError: pass
     lf = FERLossFunc(loss)
     learn = Learner(dls, model, loss_func=lf, opt_func=opt_func, lr=r['lr'], metrics=fer_metrics(), path=path,

@@ -85,8 +85,15 @@ RECIPES['fer2013_cpu'] = _recipe(
     notes=dict(source='ours: a CPU recipe for FER2013 48-px faces'))
 
 # %% ../nbs/30_recipes.ipynb #ee0b9409
+RECIPES['demo'] = _recipe(**{**RECIPES['synthfer'], 'n_train': 6000, 'epochs': 5, 'lr': 1e-2,
+                             'notes': dict(source='ours: the demo recipe (SynthFER default, 2-core CPU)')})
 DEMO_OVERRIDES: dict[str, dict] = {
-    'resnet18': {}, 'dan': {}, 'daf_mhsca': {}, 'cf_dan': {}, 'dsan': {}, 'wamf': {},
+    'resnet18': {},
+    'dan': dict(lr=5e-3, bs=32),
+    'daf_mhsca': dict(lr=2e-3, bs=32),
+    'cf_dan': dict(lr=2e-3, bs=32),
+    'dsan': dict(lr=5e-3, bs=32),
+    'wamf': {},
 }
 
 # %% ../nbs/30_recipes.ipynb #68b642e1

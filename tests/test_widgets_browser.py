@@ -6,9 +6,10 @@ the attention explorer with Voila on 127.0.0.1 and prints its address. This test
 command, opens the printed address in Debian's Chromium (driven over the DevTools protocol by the `playwright`
 client; `playwright install` is never run, nothing is downloaded), waits for the explorer to draw, moves the
 **head** control from head0 to head2 and checks that the head picture changed (its PNG bytes, by SHA-256 in the
-page, and its pixels on screen) while the prediction picture did not. It fails on a JavaScript error, a failed
+page, and its pixels on screen) while the prediction picture did not, then uploads a photo through the upload
+button and waits for the explorer to find, crop and show its face. It fails on a JavaScript error, a failed
 request or any request to a host other than 127.0.0.1. The screenshot of the page after the change is kept
-in tests/artifacts/widgets/ (git-ignored), with report.json (timings, what was checked).
+in tests/artifacts/widgets/ (git-ignored), with the one after the upload and report.json (timings, what was checked).
 
 The command is stopped at the end (SIGTERM, as Ctrl-C would); the test checks that it exits, that its server
 and kernel are gone and that the port is closed. Every wait is bounded. This test never skips: a machine without
@@ -84,6 +85,14 @@ def explore_command(*args) -> list[str]:
     return [sys.executable, '-c', 'import sys; from fer_explore.widgets import explore_cli; sys.exit(explore_cli(sys.argv[1:]))', *args]
 
 
+def synthetic_photo() -> bytes:
+    "A PNG 'photo': SynthFER's easy face 0 (112 px, frontal) pasted into a grey 260 x 260 scene (the Haar cascade finds it)."
+    from fer_explore.data.synthetic import SynthFER
+    canvas = np.full((260, 260, 3), 90, np.uint8)
+    canvas[60:172, 90:202] = (SynthFER('easy', 'valid', n=20, size=112)[0].image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    buf = io.BytesIO(); Image.fromarray(canvas).save(buf, format='PNG'); return buf.getvalue()
+
+
 def _pixels(png: bytes) -> np.ndarray: return np.asarray(Image.open(io.BytesIO(png)).convert('RGB')).astype(np.int16)
 
 
@@ -104,7 +113,7 @@ def test_attention_explorer_in_chromium(tmp_path):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', 'PYTHONWARNINGS': 'ignore'}
     log = open(ARTIFACTS/'explore.log', 'w')
     cmd = explore_command(str(ck), '--port', str(port))
-    report['command'] = ' '.join(cmd[1:4])
+    report['command'] = 'python -m fer_explore.cli explore' if 'fer_explore.cli' in cmd else 'fer_explore.widgets.explore_cli'
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=tmp_path, start_new_session=True)
     lines = queue.Queue(); threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
     kids, external, failed, errors = [], [], [], []
@@ -123,7 +132,7 @@ def test_attention_explorer_in_chromium(tmp_path):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_FLAGS, timeout=60_000)
             try:
-                page = browser.new_page(viewport={'width': 1280, 'height': 1400})
+                page = browser.new_page(viewport={'width': 1280, 'height': 1200})
                 page.on('request', lambda r: external.append(r.url) if not r.url.startswith(('http://127.0.0.1', 'blob:', 'data:')) else None)
                 page.on('requestfailed', lambda r: failed.append(f"{r.url} ({r.failure})"))
                 page.on('pageerror', lambda e: errors.append(str(e)))
@@ -164,6 +173,16 @@ def test_attention_explorer_in_chromium(tmp_path):
                                         f"{(np.abs(a0 - a1).sum(-1) > 30).mean():.1%} of its pixels changed on screen, prediction unchanged")
                 page.screenshot(path=str(ARTIFACTS/'attention_explorer.png'), full_page=True)
                 (ARTIFACTS/'head_before.png').write_bytes(shot0); (ARTIFACTS/'head_after.png').write_bytes(shot1)
+
+                # a photo through the upload button: the face is found, cropped, and becomes the explorer's face
+                photo = tmp_path/'photo.png'; photo.write_bytes(synthetic_photo())
+                page.locator('.widget-upload input[type=file]').set_input_files(str(photo))
+                page.wait_for_function("() => document.querySelector('.fer-status').innerText.includes('photo: largest face found')",
+                                       timeout=CHANGE_TIMEOUT_S * 1000)
+                page.wait_for_function(f"(s) => document.querySelector('{head_sel}').src !== s", arg=src1, timeout=CHANGE_TIMEOUT_S * 1000)
+                assert page.locator('.fer-head select').input_value() == 'head2'   # the chosen head stays
+                page.screenshot(path=str(ARTIFACTS/'attention_explorer_photo.png'), full_page=True)
+                report['checks'].append("photo uploaded: its face was found and cropped, the pictures redrawn, head2 kept")
             finally:
                 browser.close()
         assert not external, f"requests to other hosts: {external[:5]}"
