@@ -10,7 +10,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['DEMO_MODELS', 'DEMO_BUDGET_S', 'DEMO_MIN_ACCURACY', 'UsageError', 'build_parser', 'main', 'cmd_train',
            'class_index_map', 'evaluate_checkpoint', 'cmd_evaluate', 'predict_images', 'cmd_predict', 'MemoryDataset',
-           'run_demo', 'cmd_demo']
+           'run_demo', 'cmd_demo', 'cmd_explore']
 
 # %% ../nbs/34_cli.ipynb #3713b40d
 class UsageError(Exception):
@@ -90,8 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--out', default='fer_explore_demo', metavar='DIR', help="report folder (default: fer_explore_demo)")
     d.add_argument('--models', nargs='+', default=list(DEMO_MODELS), metavar='NAME')
     d.add_argument('--epochs', type=_positive, help="epochs for every model (default: each model's demo recipe)")
-    d.add_argument('--threads', type=_positive, help="torch CPU threads (default: all cores, at most 4)")
+    d.add_argument('--workers', type=_positive, help="training processes side by side (default: one per CPU core)")
     d.set_defaults(func=cmd_demo)
+    x = sub.add_parser('explore', help='explore attention maps and CAMs in the browser', description=(
+        "Serve the attention explorer (Voila, 127.0.0.1 only) on CHECKPOINT or --model and print its address; "
+        "--lab opens the step-by-step notebooks in JupyterLab instead. Ctrl-C stops it."))
+    x.add_argument('checkpoint', nargs='?', help="a checkpoint written by `fer-explore train` (default: --model)")
+    x.add_argument('--model', default='dan', help="registered model to show when no CHECKPOINT is given (default: dan)")
+    x.add_argument('--untrained', action='store_true', help="show --model untrained (default: its trained weights from the model cache when there)")
+    x.add_argument('--port', type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    x.add_argument('--lab', action='store_true', help="open the step-by-step notebooks in JupyterLab instead")
+    x.set_defaults(func=cmd_explore)
     return p
 
 # %% ../nbs/34_cli.ipynb #dc46c5eb
@@ -324,59 +333,95 @@ class MemoryDataset:
 
 def _fmt_s(s: float) -> str: return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"
 
-def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = None, threads: int | None = None,
-             seed: int = 0, n_test: int = 700, quiet: bool = False, **overrides) -> dict:
-    "Train every model in `models` on SynthFER default, evaluate on its test split, write the report into `out`; returns metrics."
-    t0 = time.time()
+_DEMO_DATA = None   # (train, valid, test) MemoryDatasets, shared with forked workers
+
+def _demo_train_one(name: str, r: dict, out: str, seed: int, threads: int) -> dict:
+    "Train, evaluate and report one demo model (in the demo process or a worker process)."
     import torch
-    torch.set_num_threads(threads or min(4, os.cpu_count() or 1))
+    torch.set_num_threads(threads)
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from fer_explore.core import count_params, get_model_spec
-    from fer_explore.data import SynthFER, fer_dataloaders
-    from fer_explore.recipes import get_recipe, DEMO_OVERRIDES
+    from fer_explore.core import count_params
+    from fer_explore.data import fer_dataloaders
     from fer_explore.learner import fer_learner, evaluate_model, plot_confusion, plot_history
     from fer_explore.callbacks import CSVHistory
     from fer_explore.checkpoint import save_checkpoint
+    train, valid, test = _DEMO_DATA
+    d = Path(out) / name; d.mkdir(parents=True, exist_ok=True)
+    dls = fer_dataloaders((train, valid), size=r['size'], bs=r['bs'], seed=seed, device='cpu')
+    test_dl = fer_dataloaders((train, test), size=r['size'], bs=256, seed=seed, device='cpu').valid
+    from fer_explore.recipes import DEMO_CONFIG
+    learn = fer_learner(name, dls, r, config=DEMO_CONFIG.get(name), seed=seed, quiet=True, cbs=[CSVHistory(d / 'history.csv')])
+    t, c = time.time(), time.process_time(); learn.fit_recipe(); secs, cpu = time.time() - t, time.process_time() - c
+    res = evaluate_model(learn.model, test_dl, test.classes)
+    save_checkpoint(d / 'model.pt', learn.model, learn.classes, r, r['epochs'], learn.fer_loss, None,
+                    {'test_accuracy': res['accuracy']}, seed=seed, data='default')
+    fig = plot_confusion(res['confusion'], test.classes, f"{name}: test accuracy {res['accuracy']:.3f}")
+    fig.savefig(d / 'confusion.png'); plt.close(fig)
+    fig = plot_history(d / 'history.csv', f"{name} on SynthFER default"); fig.savefig(d / 'curves.png'); plt.close(fig)
+    return dict(test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
+                train_seconds=round(secs, 1), cpu_seconds=round(cpu, 1), params=count_params(learn.model), epochs=r['epochs'],
+                per_class_recall={c: v['recall'] for c, v in res['per_class'].items()},
+                recipe={k: r[k] for k in ('preset', 'size', 'epochs', 'bs', 'opt', 'lr', 'schedule')})
+
+def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = None, workers: int | None = None,
+             seed: int = 0, n_test: int = 700, quiet: bool = False, **overrides) -> dict:
+    """Train every model in `models` on SynthFER default, evaluate on its test split, write the report into `out`;
+    returns the metrics. `workers` processes train models side by side, one torch thread each (default: one per
+    CPU core, at most one per model): on a small CPU that beats one process with several threads, since the
+    small models' convolutions are too small to keep several threads busy."""
+    global _DEMO_DATA
+    t0 = time.time()
+    import multiprocessing as mp
+    import torch
+    from fer_explore.core import get_model_spec
+    from fer_explore.data import SynthFER
+    from fer_explore.recipes import get_recipe, DEMO_OVERRIDES
     for m in models: get_model_spec(m)    # an unknown name fails before any training
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot, fer_explore.learner, fer_explore.models  # noqa: F401  (imported once, before the workers fork)
+    cores = os.cpu_count() or 1
+    workers = max(1, min(workers or cores, len(models)))
+    can_fork = 'fork' in mp.get_all_start_methods()
+    if not can_fork: workers = 1
+    threads = max(1, cores // workers)
+    torch.set_num_threads(1 if workers > 1 else threads)   # no thread pool before fork
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     base = get_recipe('demo', **overrides)
     size = min(max(base['size'], 48), 112)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
-    say(f"SynthFER default: drawing {base['n_train']} train, {base['n_valid']} validation, {n_test} test faces at {size} px")
-    train = MemoryDataset(SynthFER('default', 'train', n=base['n_train'], size=size, seed=seed))
-    valid = MemoryDataset(SynthFER('default', 'valid', n=base['n_valid'], size=size, seed=seed))
-    test = MemoryDataset(SynthFER('default', 'test', n=n_test, size=size, seed=seed))
+    say(f"SynthFER default: drawing {base['n_train']} train, {base['n_valid']} validation, {n_test} test faces at {size} px; "
+        f"training {len(models)} model{'s' if len(models) != 1 else ''} in {workers} process{'es' if workers > 1 else ''}")
+    _DEMO_DATA = (MemoryDataset(SynthFER('default', 'train', n=base['n_train'], size=size, seed=seed)),
+                  MemoryDataset(SynthFER('default', 'valid', n=base['n_valid'], size=size, seed=seed)),
+                  MemoryDataset(SynthFER('default', 'test', n=n_test, size=size, seed=seed)))
+    recipes = {m: get_recipe(base, **DEMO_OVERRIDES.get(m, {}), **({'epochs': epochs} if epochs else {})) for m in models}
     results = {}
-    for i, name in enumerate(models):
-        r = get_recipe(base, **DEMO_OVERRIDES.get(name, {}), **({'epochs': epochs} if epochs else {}))
-        d = out / name; d.mkdir(exist_ok=True)
-        dls = fer_dataloaders((train, valid), size=r['size'], bs=r['bs'], seed=seed, device='cpu')
-        test_dl = fer_dataloaders((train, test), size=r['size'], bs=256, seed=seed, device='cpu').valid
-        learn = fer_learner(name, dls, r, seed=seed, quiet=True, cbs=[CSVHistory(d / 'history.csv')])
-        t, c = time.time(), time.process_time(); learn.fit_recipe(); secs, cpu = time.time() - t, time.process_time() - c
-        res = evaluate_model(learn.model, test_dl, test.classes)
-        save_checkpoint(d / 'model.pt', learn.model, learn.classes, r, r['epochs'], learn.fer_loss, None,
-                        {'test_accuracy': res['accuracy']}, seed=seed, data='default')
-        fig = plot_confusion(res['confusion'], test.classes, f"{name}: test accuracy {res['accuracy']:.3f}")
-        fig.savefig(d / 'confusion.png'); plt.close(fig)
-        fig = plot_history(d / 'history.csv', f"{name} on SynthFER default"); fig.savefig(d / 'curves.png'); plt.close(fig)
-        results[name] = dict(test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
-                             train_seconds=round(secs, 1), cpu_seconds=round(cpu, 1), params=count_params(learn.model),
-                             epochs=r['epochs'],
-                             per_class_recall={c: v['recall'] for c, v in res['per_class'].items()},
-                             recipe={k: r[k] for k in ('preset', 'size', 'epochs', 'bs', 'opt', 'lr', 'schedule')})
-        say(f"[{i + 1}/{len(models)}] {name:<10} test accuracy {100 * res['accuracy']:5.1f} %  balanced {100 * res['balanced_accuracy']:5.1f} %"
-            f"  {secs:5.0f} s  {count_params(learn.model) / 1e6:.2f} M params")
+    def _line(k, name, v):
+        say(f"[{k}/{len(models)}] {name:<10} test accuracy {100 * v['test_accuracy']:5.1f} %  balanced "
+            f"{100 * v['balanced_accuracy']:5.1f} %  {v['train_seconds']:5.0f} s  {v['params'] / 1e6:.2f} M params")
+    if workers == 1:
+        for k, m in enumerate(models, 1):
+            results[m] = _demo_train_one(m, recipes[m], str(out), seed, threads); _line(k, m, results[m])
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context('fork')) as ex:
+            futs = {ex.submit(_demo_train_one, m, recipes[m], str(out), seed, threads): m for m in models}
+            for k, f in enumerate(as_completed(futs), 1):
+                results[futs[f]] = f.result(); _line(k, futs[f], results[futs[f]])
+    results = {m: results[m] for m in models}
+    train, valid, test = _DEMO_DATA
     total = time.time() - t0
     ok_acc = all(v['test_accuracy'] >= DEMO_MIN_ACCURACY for v in results.values())
     report = dict(models=results, total_seconds=round(total, 1), budget_seconds=DEMO_BUDGET_S, min_accuracy=DEMO_MIN_ACCURACY,
-                  within_budget=total <= DEMO_BUDGET_S, all_above_min_accuracy=ok_acc, threads=torch.get_num_threads(),
+                  within_budget=total <= DEMO_BUDGET_S, all_above_min_accuracy=ok_acc, processes=workers,
+                  threads_per_process=threads, cpu_count=cores,
                   data=dict(source='SynthFER default', size=size, n_train=len(train), n_valid=len(valid), n_test=len(test), seed=seed))
     (out / 'metrics.json').write_text(json.dumps(report, indent=1))
     (out / 'index.html').write_text(_demo_html(report))
-    say(f"demo: {len(results)} models in {_fmt_s(total)} (budget {_fmt_s(DEMO_BUDGET_S)}: {'met' if report['within_budget'] else 'NOT met'}); "
-        f"every model >= {100 * DEMO_MIN_ACCURACY:.0f} % test accuracy: {'yes' if ok_acc else 'NO'}")
+    say(f"demo: {len(results)} model{'s' if len(results) != 1 else ''} in {_fmt_s(total)} (budget {_fmt_s(DEMO_BUDGET_S)}: "
+        f"{'met' if report['within_budget'] else 'NOT met'}); every model >= {100 * DEMO_MIN_ACCURACY:.0f} % test accuracy: "
+        f"{'yes' if ok_acc else 'NO'}")
     say(f"report: {out / 'index.html'}")
     return report
 
@@ -388,7 +433,8 @@ def _demo_html(rep: dict) -> str:
     figs = ''.join(f"<h2>{html.escape(n)}</h2><p><img src='{n}/confusion.png' alt='{n} confusion matrix'> "
                    f"<img src='{n}/curves.png' alt='{n} training curves'></p>" for n in rep['models'])
     d = rep['data']
-    verdict = (f"Total time {_fmt_s(rep['total_seconds'])} on {rep['threads']} CPU thread(s), budget {_fmt_s(rep['budget_seconds'])}: "
+    verdict = (f"Total time {_fmt_s(rep['total_seconds'])} ({rep['processes']} training process(es) on {rep['cpu_count']} CPU core(s)), "
+               f"budget {_fmt_s(rep['budget_seconds'])}: "
                f"<b>{'met' if rep['within_budget'] else 'not met'}</b>. Every model at least {100 * rep['min_accuracy']:.0f} % "
                f"test accuracy: <b>{'yes' if rep['all_above_min_accuracy'] else 'no'}</b>.")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>fer_explore demo</title>
@@ -403,7 +449,14 @@ at {d['size']} px and evaluated on {d['n_test']} test faces (seed {d['seed']}).<
 
 def cmd_demo(args) -> int:
     "fer-explore demo"
-    rep = run_demo(args.out, args.models, args.epochs, args.threads)
+    rep = run_demo(args.out, args.models, args.epochs, args.workers)
     return 0
 
+def cmd_explore(args) -> int:
+    "fer-explore explore (the widgets of `45_widgets`, served by Voila)"
+    from fer_explore.widgets import explore_main
+    return explore_main(args)
+
+# %% ../nbs/34_cli.ipynb #099f44aa
+#| eval: false
 if __name__ == '__main__': sys.exit(main())

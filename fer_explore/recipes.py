@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, math
 
 # %% auto #0
-__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'recipe_for', 'lr_factor']
+__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'recipe_for', 'lr_factor']
 
 # %% ../nbs/30_recipes.ipynb #ca2868dc
 _BASE = dict(model=None, data='', preset='paper', size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
@@ -95,6 +95,7 @@ DEMO_OVERRIDES: dict[str, dict] = {
     'dsan': dict(lr=5e-3, bs=32),
     'wamf': {},
 }
+DEMO_CONFIG: dict[str, dict] = {}   # model options (create_model) the demo changes, per model: none at present
 
 # %% ../nbs/30_recipes.ipynb #68b642e1
 def get_recipe(recipe: str | dict | None = 'synthfer', **overrides) -> dict:

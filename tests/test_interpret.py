@@ -109,12 +109,34 @@ def test_projection_keeps_separated_blobs():
     assert (near // 30 == np.arange(3)).all()
 
 
-def test_model_cache_trains_once(tmp_path):
+TINY = dict(epochs=1, n_train=70, n_valid=35)
+
+
+@pytest.fixture(scope='module')
+def tiny_cache(tmp_path_factory):
+    "A model cache holding a ResNet-18 trained for one epoch on 70 faces (trained once for this module)."
+    from fer_explore.zoo import trained_checkpoint
+    cache = tmp_path_factory.mktemp('cache')
+    return cache, trained_checkpoint('resnet18', cache=cache, **TINY)
+
+
+def test_model_cache_trains_once(tiny_cache):
     from fer_explore.zoo import trained_checkpoint, trained_model, cache_key
-    tiny = dict(epochs=1, n_train=70, n_valid=35)
-    p = trained_checkpoint('resnet18', cache=tmp_path, **tiny)
+    tiny, (cache, p) = TINY, tiny_cache
     assert p.name == f"resnet18-{cache_key('resnet18', **tiny)}.pt" and p.exists()
     mtime = p.stat().st_mtime_ns
-    m = trained_model('resnet18', cache=tmp_path, **tiny)
+    assert trained_checkpoint('resnet18', cache=cache, **tiny) == p
+    m = trained_model('resnet18', cache=cache, **tiny)
     assert p.stat().st_mtime_ns == mtime and m.trained and not m.training
     assert cache_key('resnet18', **tiny) != cache_key('resnet18', **{**tiny, 'epochs': 2})
+
+
+def test_localisation_table_from_a_checkpoint(tiny_cache, faces):
+    from fer_explore.localisation import localisation_table
+    p = tiny_cache[1]
+    df = localisation_table(faces=faces, checkpoints={'resnet18': p})
+    assert set(df.model) == {'resnet18', 'floor', 'reference'}
+    assert set(df.loc[df.model == 'resnet18', 'map']) == {'gradcam', 'gradcam++', 'eigencam'}
+    assert set(df.loc[df.model == 'resnet18', 'state']) == {'untrained', 'trained'}
+    uni = df[(df.model == 'floor') & (df['map'] == 'uniform')].iloc[0]
+    assert abs(uni.energy_share - float(faces.masks.mean())) < 1e-6

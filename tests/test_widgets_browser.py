@@ -176,10 +176,15 @@ def test_attention_explorer_in_chromium(tmp_path):
 
                 # a photo through the upload button: the face is found, cropped, and becomes the explorer's face
                 photo = tmp_path/'photo.png'; photo.write_bytes(synthetic_photo())
-                page.locator('.widget-upload input[type=file]').set_input_files(str(photo))
+                maps_src = page.locator('img.fer-maps-image').get_attribute('src')
+                with page.expect_file_chooser(timeout=CHANGE_TIMEOUT_S * 1000) as chooser:
+                    page.locator('.widget-upload').first.click()
+                chooser.value.set_files(str(photo))
                 page.wait_for_function("() => document.querySelector('.fer-status').innerText.includes('photo: largest face found')",
                                        timeout=CHANGE_TIMEOUT_S * 1000)
-                page.wait_for_function(f"(s) => document.querySelector('{head_sel}').src !== s", arg=src1, timeout=CHANGE_TIMEOUT_S * 1000)
+                for sel, before in ((head_sel, src1), ('img.fer-maps-image', maps_src)):   # the head panel, then the row of all maps
+                    page.wait_for_function(f"(s) => document.querySelector('{sel}').src !== s", arg=before, timeout=CHANGE_TIMEOUT_S * 1000)
+                page.wait_for_timeout(300)
                 assert page.locator('.fer-head select').input_value() == 'head2'   # the chosen head stays
                 page.screenshot(path=str(ARTIFACTS/'attention_explorer_photo.png'), full_page=True)
                 report['checks'].append("photo uploaded: its face was found and cropped, the pictures redrawn, head2 kept")

@@ -67,7 +67,7 @@ if __name__ == '__main__':
         for extra in Path(cfg.config_path/cfg.nbs_path).iterdir():  # images, styles next to the notebooks
             if extra.suffix != '.ipynb' and not extra.name.startswith('.'):
                 (shutil.copytree if extra.is_dir() else shutil.copy)(extra, out/extra.name, **({'dirs_exist_ok': True} if extra.is_dir() else {}))
-    fns = args or sorted(str(p) for p in Path(cfg.config_path/cfg.nbs_path).glob('[0-9]*.ipynb')) + [str(cfg.config_path/cfg.nbs_path/'index.ipynb')]
+    fns = args or sorted(str(p) for p in Path(cfg.config_path/cfg.nbs_path).glob('[0-9]*.ipynb')) + [str(cfg.config_path/cfg.nbs_path/'index.ipynb')] + sorted(str(p) for p in Path(cfg.config_path/cfg.nbs_path).glob('tutorial*.ipynb'))
     for f in fns:
         dest = out/Path(f).name if out else None
         try: dt = run(f, flags, dest)

@@ -14,5 +14,7 @@ if [ ! -f "$stamp" ] || ! cmp -s requirements-dev.txt "$stamp"; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -c "import fer_explore, fastai, nbdev, torch" # fail here, not later, if the install broke
+  # the docs site's browser packages (KaTeX, Material's search shim), exact versions in tools/build_docs.py (JS_PACKAGES)
+  .venv/bin/python tools/build_docs.py --install-js >/dev/null
   cp requirements-dev.txt "$stamp"
 fi
