@@ -24,7 +24,7 @@ def faces():
 
 
 def test_scores_match_quantus():
-    fx = np.load(ARTIFACTS / 'quantus_localisation.npz')
+    fx = np.load(Path(__file__).parent / 'fixtures' / 'quantus_localisation.npz')
     a = torch.from_numpy(fx['maps'].astype(np.float32))
     s = torch.from_numpy(np.unpackbits(fx['masks'])[:fx['maps'].size].reshape(fx['maps'].shape).astype(np.float32))
     ours = localisation_scores(a, s)
