@@ -10,7 +10,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['DEMO_MODELS', 'DEMO_BUDGET_S', 'DEMO_MIN_ACCURACY', 'UsageError', 'build_parser', 'main', 'cmd_train',
            'class_index_map', 'evaluate_checkpoint', 'cmd_evaluate', 'predict_images', 'cmd_predict', 'MemoryDataset',
-           'run_demo', 'cmd_demo', 'cmd_explore']
+           'run_demo', 'cmd_demo', 'cmd_ablate', 'cmd_explore']
 
 # %% ../nbs/34_cli.ipynb #3713b40d
 class UsageError(Exception):
@@ -30,6 +30,12 @@ def _size(s: str) -> int:
     if not 16 <= v <= 1024: raise argparse.ArgumentTypeError(f"image size must be between 16 and 1024 px, got {v}")
     return v
 
+def _minutes(s: str) -> float:
+    try: v = float(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"minutes must be a number, got {s!r}") from None
+    if not v > 0: raise argparse.ArgumentTypeError(f"minutes must be above 0, got {s}")
+    return v
+
 def _positive(s: str) -> int:
     try: v = int(s)
     except ValueError: raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
@@ -39,13 +45,18 @@ def _positive(s: str) -> int:
 # %% ../nbs/34_cli.ipynb #28f97f85
 DEMO_MODELS = ('dan', 'daf_mhsca', 'cf_dan', 'dsan', 'wamf', 'resnet18')
 
+class _Parser(argparse.ArgumentParser):
+    "An argument parser whose errors are one line that says where the help is (argparse prints its usage block too)."
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
 def build_parser() -> argparse.ArgumentParser:
     "The `fer-explore` argument parser (standard library only)."
-    p = argparse.ArgumentParser(prog='fer-explore', description=(
+    p = _Parser(prog='fer-explore', description=(
         "Train, evaluate and run attention-based facial expression recognition models "
         "(DAN, DAF-MHSCA, CF-DAN, DSAN, WAMF and a ResNet-18 baseline)."),
         epilog="Start with `fer-explore demo`. Each command has its own --help.")
-    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+    sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
     t = sub.add_parser('train', help='train a model', description=(
         "Train a model on SOURCE and write history.csv, last.pt, best.pt and recipe.json into --out. "
         "Under torchrun / `accelerate launch -m fer_explore.cli train ...` it trains on several processes."))
@@ -59,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="recipe fields, e.g. lr=0.001 bs=32 opt=sgd")
     t.add_argument('--size', type=_size, metavar='PX', help="input image size (default: the recipe's)")
     t.add_argument('--epochs', type=_positive, help="epochs (default: the recipe's)")
+    t.add_argument('--minutes', type=_minutes, metavar='N',
+                   help="time budget: time the first steps and plan the epochs to end within N minutes (instead of --epochs)")
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--fp16', action='store_true', help="mixed precision on a GPU (ignored on a CPU, with a notice)")
     t.add_argument('--threads', type=_positive, help="torch CPU threads")
@@ -92,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--epochs', type=_positive, help="epochs for every model (default: each model's demo recipe)")
     d.add_argument('--workers', type=_positive, help="training processes side by side (default: one per CPU core)")
     d.set_defaults(func=cmd_demo)
+    a = sub.add_parser('ablate', help="train a model's paper ablation on SynthFER over several seeds", description=(
+        "Train every variant of MODEL's paper ablation (fer_explore.ablations.ABLATIONS) with its demo recipe on SynthFER, "
+        "for each preset and seed; rows go to DIR/ablation_MODEL.csv as they finish (a rerun skips finished runs), "
+        "then the table of means, spreads and differences to the full model is printed."))
+    a.add_argument('model', help="dan, daf_mhsca, cf_dan, dsan or wamf")
+    a.add_argument('--presets', nargs='+', default=['default'], choices=('easy', 'default', 'hard'), help="SynthFER presets (default: default)")
+    a.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    a.add_argument('--set', nargs='*', type=_kv, default=[], metavar='K=V', dest='overrides', help="recipe fields, e.g. epochs=3")
+    a.add_argument('--threads', type=_positive, help="torch CPU threads")
+    a.add_argument('--out', required=True, metavar='DIR')
+    a.set_defaults(func=cmd_ablate)
     x = sub.add_parser('explore', help='explore attention maps and CAMs in the browser', description=(
         "Serve the attention explorer (Voila, 127.0.0.1 only) on CHECKPOINT or --model and print its address; "
         "--lab opens the step-by-step notebooks in JupyterLab instead. Ctrl-C stops it."))
@@ -157,7 +181,10 @@ def _stop_cbs(args):
 def cmd_train(args) -> int:
     "fer-explore train"
     _threads(args.threads)
+    if args.minutes is not None and args.epochs is not None:
+        raise UsageError("give either --epochs or --minutes, not both (--minutes plans the epochs)")
     if args.resume:
+        if args.minutes is not None: raise UsageError("--resume continues the planned epochs of DIR; drop --minutes")
         from fer_explore.learner import train
         train(out=args.resume, resume=True, model=args.model, epochs=args.epochs, fp16=args.fp16, cbs=_stop_cbs(args))
         print(f"done: {args.resume}")
@@ -176,7 +203,8 @@ def cmd_train(args) -> int:
     _check_model_size(args.model, preset, size, dict(args.config))
     from fer_explore.learner import train
     learn = train(args.model, data=args.data, out=args.out, recipe=recipe, preset=preset, config=dict(args.config),
-                  size=size, epochs=args.epochs, seed=args.seed, fp16=args.fp16, cbs=_stop_cbs(args), **overrides)
+                  size=size, epochs=args.epochs, seed=args.seed, fp16=args.fp16, cbs=_stop_cbs(args),
+                  minutes=args.minutes, **overrides)
     best = getattr(learn, 'checkpoint_best', None)
     print(f"done: {args.out} (best balanced accuracy {best:.4f})" if best is not None else f"done: {args.out}")
     if getattr(learn, 'per_class_recall', None):
@@ -321,11 +349,12 @@ def cmd_predict(args) -> int:
 DEMO_BUDGET_S, DEMO_MIN_ACCURACY = 600, 0.85
 
 class MemoryDataset:
-    "`(image, label)` items of a data set, drawn once and kept in memory (`labels`, `classes`, `size` kept too)."
+    "`(image, label)` items of a data set, drawn once and kept in memory (`labels`, `classes`, `size` and SynthFER's `masks` kept too)."
     def __init__(self, ds):
         import torch
         items = [ds[i] for i in range(len(ds))]
         self.x = torch.stack([it[0] for it in items]); self.y = [int(it[1]) for it in items]
+        self.masks = torch.stack([it.mask for it in items]) if hasattr(items[0], 'mask') else None   # SynthFER's regions
         self.classes, self.size = list(ds.classes), getattr(ds, 'size', None)
         self.labels = self.y
     def __len__(self): return len(self.y)
@@ -335,7 +364,38 @@ def _fmt_s(s: float) -> str: return f"{int(s // 60)} min {int(s % 60):02d} s" if
 
 _DEMO_DATA = None   # (train, valid, test) MemoryDatasets, shared with forked workers
 
-def _demo_train_one(name: str, r: dict, out: str, seed: int, threads: int) -> dict:
+def _demo_look_inside(name: str, model, loss, d: Path, n_loc: int = 210) -> dict:
+    """The demo report's pictures of a trained model on the test faces: its attention maps per head (or its channel
+    attention, for models without spatial maps) and its CAMs for the true class on one face per class, the UMAP of
+    its features with the loss's class centres, and the localisation scores of every map and CAM, untrained and trained."""
+    import torch
+    import matplotlib.pyplot as plt
+    from fer_explore.interpret import Faces, one_per_class, show_attention, show_channels, model_outputs
+    from fer_explore.cams import show_cams
+    from fer_explore.embeddings import embedding_vectors, class_centres, project, show_embedding
+    from fer_explore.localisation import localisation_table
+    test = _DEMO_DATA[2]
+    faces = Faces(test.x, torch.tensor(test.y), test.masks, test.classes)
+    model.eval(); model.trained = True
+    idx = one_per_class(faces)
+    figures = []
+    fig = show_attention(model, faces, idx) or show_channels({'trained': model}, faces, idx)
+    if fig is not None:   # a plain CNN (resnet18) has no attention to show
+        fig.savefig(d / 'attention.png'); plt.close(fig); figures.append('attention.png')
+    fig = show_cams(model, faces.images[idx], faces.labels[idx], faces.masks[idx], faces.classes)
+    fig.savefig(d / 'cams.png'); plt.close(fig); figures.append('cams.png')
+    out = model_outputs(model, faces.images)
+    centres = class_centres(loss)
+    pts, cen = project(embedding_vectors(out, name), 'umap', centres)
+    fig, ax = plt.subplots(figsize=(4.2, 3.8))
+    show_embedding(pts, faces.labels, faces.classes, cen, ax=ax,
+                   title=f"{name}: UMAP of the test features" + (" and class centres (*)" if cen is not None else ''))
+    fig.tight_layout(); fig.savefig(d / 'umap.png'); plt.close(fig); figures.append('umap.png')
+    loc = localisation_table([name], faces[list(range(min(n_loc, len(faces))))], checkpoints={name: d / 'model.pt'})
+    loc.to_csv(d / 'localisation.csv', index=False)
+    return dict(figures=figures, localisation='localisation.csv')
+
+def _demo_train_one(name: str, r: dict, out: str, seed: int, threads: int, explore: bool = True) -> dict:
     "Train, evaluate and report one demo model (in the demo process or a worker process)."
     import torch
     torch.set_num_threads(threads)
@@ -359,14 +419,17 @@ def _demo_train_one(name: str, r: dict, out: str, seed: int, threads: int) -> di
     fig = plot_confusion(res['confusion'], test.classes, f"{name}: test accuracy {res['accuracy']:.3f}")
     fig.savefig(d / 'confusion.png'); plt.close(fig)
     fig = plot_history(d / 'history.csv', f"{name} on SynthFER default"); fig.savefig(d / 'curves.png'); plt.close(fig)
-    return dict(test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
+    t = time.time()
+    inside = _demo_look_inside(name, learn.model, learn.fer_loss, d) if explore else {}
+    return dict(inside, explore_seconds=round(time.time() - t, 1), test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
                 train_seconds=round(secs, 1), cpu_seconds=round(cpu, 1), params=count_params(learn.model), epochs=r['epochs'],
                 per_class_recall={c: v['recall'] for c, v in res['per_class'].items()},
                 recipe={k: r[k] for k in ('preset', 'size', 'epochs', 'bs', 'opt', 'lr', 'schedule')})
 
 def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = None, workers: int | None = None,
-             seed: int = 0, n_test: int = 700, quiet: bool = False, **overrides) -> dict:
-    """Train every model in `models` on SynthFER default, evaluate on its test split, write the report into `out`;
+             seed: int = 0, n_test: int = 700, quiet: bool = False, explore: bool = True, cache=None, **overrides) -> dict:
+    """Train every model in `models` on SynthFER default, evaluate on its test split, look inside it (`explore`), write
+    the report into `out` and store each trained model in the model cache (`fer_explore.zoo`; `cache=False`: don't);
     returns the metrics. `workers` processes train models side by side, one torch thread each (default: one per
     CPU core, at most one per model): on a small CPU that beats one process with several threads, since the
     small models' convolutions are too small to keep several threads busy."""
@@ -376,10 +439,11 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
     import torch
     from fer_explore.core import get_model_spec
     from fer_explore.data import SynthFER
-    from fer_explore.recipes import get_recipe, DEMO_OVERRIDES
+    from fer_explore.recipes import demo_recipe
     for m in models: get_model_spec(m)    # an unknown name fails before any training
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot, fer_explore.learner, fer_explore.models  # noqa: F401  (imported once, before the workers fork)
+    if explore: import fer_explore.localisation, fer_explore.embeddings, fer_explore.cams, umap  # noqa: F401
     cores = os.cpu_count() or 1
     workers = max(1, min(workers or cores, len(models)))
     can_fork = 'fork' in mp.get_all_start_methods()
@@ -387,7 +451,8 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
     threads = max(1, cores // workers)
     torch.set_num_threads(1 if workers > 1 else threads)   # no thread pool before fork
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    base = get_recipe('demo', **overrides)
+    recipes = {m: demo_recipe(m, **overrides, **({'epochs': epochs} if epochs else {})) for m in models}
+    base = recipes[models[0]]
     size = min(max(base['size'], 48), 112)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     say(f"SynthFER default: drawing {base['n_train']} train, {base['n_valid']} validation, {n_test} test faces at {size} px; "
@@ -395,21 +460,29 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
     _DEMO_DATA = (MemoryDataset(SynthFER('default', 'train', n=base['n_train'], size=size, seed=seed)),
                   MemoryDataset(SynthFER('default', 'valid', n=base['n_valid'], size=size, seed=seed)),
                   MemoryDataset(SynthFER('default', 'test', n=n_test, size=size, seed=seed)))
-    recipes = {m: get_recipe(base, **DEMO_OVERRIDES.get(m, {}), **({'epochs': epochs} if epochs else {})) for m in models}
     results = {}
     def _line(k, name, v):
         say(f"[{k}/{len(models)}] {name:<10} test accuracy {100 * v['test_accuracy']:5.1f} %  balanced "
             f"{100 * v['balanced_accuracy']:5.1f} %  {v['train_seconds']:5.0f} s  {v['params'] / 1e6:.2f} M params")
+    longest_first = sorted(models, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])   # the longest run starts first
     if workers == 1:
-        for k, m in enumerate(models, 1):
-            results[m] = _demo_train_one(m, recipes[m], str(out), seed, threads); _line(k, m, results[m])
+        for k, m in enumerate(longest_first, 1):
+            results[m] = _demo_train_one(m, recipes[m], str(out), seed, threads, explore); _line(k, m, results[m])
     else:
         from concurrent.futures import ProcessPoolExecutor, as_completed
         with ProcessPoolExecutor(workers, mp_context=mp.get_context('fork')) as ex:
-            futs = {ex.submit(_demo_train_one, m, recipes[m], str(out), seed, threads): m for m in models}
+            futs = {ex.submit(_demo_train_one, m, recipes[m], str(out), seed, threads, explore): m for m in longest_first}
             for k, f in enumerate(as_completed(futs), 1):
                 results[futs[f]] = f.result(); _line(k, futs[f], results[futs[f]])
     results = {m: results[m] for m in models}
+    if cache is not False:
+        from fer_explore.zoo import store_checkpoint
+        for m, v in results.items(): v['cached'] = str(store_checkpoint(out / m / 'model.pt', cache, v))
+    loc = None
+    if explore:
+        import pandas as pd
+        loc = pd.concat([pd.read_csv(out / m / 'localisation.csv') for m in models]).drop_duplicates(['model', 'state', 'map'])
+        loc.to_csv(out / 'localisation.csv', index=False)
     train, valid, test = _DEMO_DATA
     total = time.time() - t0
     ok_acc = all(v['test_accuracy'] >= DEMO_MIN_ACCURACY for v in results.values())
@@ -418,38 +491,84 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
                   threads_per_process=threads, cpu_count=cores,
                   data=dict(source='SynthFER default', size=size, n_train=len(train), n_valid=len(valid), n_test=len(test), seed=seed))
     (out / 'metrics.json').write_text(json.dumps(report, indent=1))
-    (out / 'index.html').write_text(_demo_html(report))
+    (out / 'index.html').write_text(_demo_html(report, loc))
     say(f"demo: {len(results)} model{'s' if len(results) != 1 else ''} in {_fmt_s(total)} (budget {_fmt_s(DEMO_BUDGET_S)}: "
         f"{'met' if report['within_budget'] else 'NOT met'}); every model >= {100 * DEMO_MIN_ACCURACY:.0f} % test accuracy: "
         f"{'yes' if ok_acc else 'NO'}")
+    if cache is not False: say(f"trained models cached in {Path(results[models[0]]['cached']).parent} (the notebooks and `fer-explore explore` load them)")
     say(f"report: {out / 'index.html'}")
     return report
 
-def _demo_html(rep: dict) -> str:
+def _localisation_html(loc) -> str:
+    "The demo report's localisation table: per model and map, energy share and pointing game untrained -> trained, floors last."
+    import html
+    from fer_explore.localisation import localisation_summary
+    s = localisation_summary(loc)
+    fl = loc[loc.model == 'floor'].set_index('map')
+    cell = lambda v: '-' if v != v else f"{v:.3f}"
+    rows = ''.join(f"<tr><td>{html.escape(m)}</td><td>{html.escape(k)}</td>"
+                   + ''.join(f"<td>{cell(r[(sc, 'untrained')])} → {cell(r[(sc, 'trained')])}</td>" for sc in ('energy_share', 'pointing_game', 'rank_accuracy'))
+                   + f"<td>{'yes' if r[('beats_floors', '')] else 'no'}</td></tr>" for (m, k), r in s.iterrows())
+    rows += ''.join(f"<tr><td>floor</td><td>{html.escape(k)}</td>" + ''.join(f"<td>{r[sc]:.3f}</td>" for sc in ('energy_share', 'pointing_game', 'rank_accuracy'))
+                    + "<td></td></tr>" for k, r in fl.iterrows())
+    ref = loc[loc.model == 'reference']
+    rows += ''.join(f"<tr><td>reference</td><td>{html.escape(r['map'])}</td>" + ''.join(f"<td>{r[sc]:.3f}</td>" for sc in ('energy_share', 'pointing_game', 'rank_accuracy'))
+                    + "<td></td></tr>" for _, r in ref.iterrows())
+    n = int(loc['n'].iloc[0])
+    return (f"<h2>Does the attention look where the expression is?</h2><p>On the first {n} test faces, each spatial attention map "
+            "and CAM (Grad-CAM, Grad-CAM++ and EigenCAM for the true class) is scored against SynthFER's true expression regions: "
+            "<i>energy share</i> (the map's mass inside the regions), <i>pointing game</i> (its peak falls inside), <i>rank accuracy</i> "
+            "(the share of its top-|region| positions inside), each untrained → trained. The floors are maps that know nothing: uniform, "
+            "and a centre Gaussian (faces are centred). <i>mask at h×w</i> is the true region averaged onto the map's grid: the best "
+            "a map of that resolution can do. <b>beats floors</b>: the trained map beats both floors on all three scores.</p>"
+            "<table class='loc'><tr><th>model</th><th>map</th><th>energy share</th><th>pointing game</th><th>rank accuracy</th><th>beats floors</th></tr>"
+            f"{rows}</table><p>All scores: <a href='localisation.csv'>localisation.csv</a>.</p>")
+
+def _demo_html(rep: dict, loc=None) -> str:
     import html
     rows = ''.join(f"<tr><td>{html.escape(n)}</td><td>{100 * v['test_accuracy']:.1f} %</td><td>{100 * v['balanced_accuracy']:.1f} %</td>"
                    f"<td>{100 * v['macro_f1']:.1f} %</td><td>{v['train_seconds']:.0f} s</td><td>{v['epochs']}</td>"
                    f"<td>{v['params'] / 1e6:.2f} M</td></tr>" for n, v in rep['models'].items())
-    figs = ''.join(f"<h2>{html.escape(n)}</h2><p><img src='{n}/confusion.png' alt='{n} confusion matrix'> "
-                   f"<img src='{n}/curves.png' alt='{n} training curves'></p>" for n in rep['models'])
+    def figs(n, v):
+        inside = ''.join(f"<p><img class='wide' src='{n}/{f}' alt='{n} {f[:-4]}'></p>" for f in v.get('figures', []) if f != 'umap.png')
+        umap = f"<img src='{n}/umap.png' alt='{n} UMAP'>" if 'umap.png' in v.get('figures', []) else ''
+        return (f"<h2>{html.escape(n)}</h2><p><img src='{n}/confusion.png' alt='{n} confusion matrix'> "
+                f"<img src='{n}/curves.png' alt='{n} training curves'> {umap}</p>{inside}")
     d = rep['data']
     verdict = (f"Total time {_fmt_s(rep['total_seconds'])} ({rep['processes']} training process(es) on {rep['cpu_count']} CPU core(s)), "
                f"budget {_fmt_s(rep['budget_seconds'])}: "
                f"<b>{'met' if rep['within_budget'] else 'not met'}</b>. Every model at least {100 * rep['min_accuracy']:.0f} % "
                f"test accuracy: <b>{'yes' if rep['all_above_min_accuracy'] else 'no'}</b>.")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>fer_explore demo</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}td,th{{padding:4px 10px;text-align:right}}
-td:first-child,th:first-child{{text-align:left}}img{{max-width:48%;vertical-align:top}}</style></head><body>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}td,th{{padding:4px 10px;text-align:right}}
+td:first-child,th:first-child,table.loc td:nth-child(2),table.loc th:nth-child(2){{text-align:left}}img{{max-width:32%;vertical-align:top}}img.wide{{max-width:100%}}</style></head><body>
 <h1>fer_explore demo: every model on SynthFER</h1>
 <p>Small configuration (ResNet-18 at width 0.25) of each model, trained on {d['n_train']} SynthFER <code>default</code> faces
 at {d['size']} px and evaluated on {d['n_test']} test faces (seed {d['seed']}).</p><p>{verdict}</p>
 <table><tr><th>model</th><th>test accuracy</th><th>balanced accuracy</th><th>macro-F1</th><th>training time</th><th>epochs</th><th>parameters</th></tr>
-{rows}</table>{figs}</body></html>
+{rows}</table>{_localisation_html(loc) if loc is not None else ''}
+<p>Per model below: confusion matrix, training curves, the UMAP of its test features (class centres as stars where its
+loss has them), its attention maps per head on one test face per class (rows: true → predicted class; cyan: the
+expression's true regions) and its CAMs for the true class (Grad-CAM, Grad-CAM++, EigenCAM).</p>
+{''.join(figs(n, v) for n, v in rep['models'].items())}</body></html>
 """
 
 def cmd_demo(args) -> int:
     "fer-explore demo"
     rep = run_demo(args.out, args.models, args.epochs, args.workers)
+    return 0
+
+def cmd_ablate(args) -> int:
+    "fer-explore ablate"
+    from fer_explore.ablations import ABLATIONS
+    if args.model not in ABLATIONS: raise UsageError(f"no ablation for {args.model!r}; models with one: {', '.join(ABLATIONS)}")
+    import pandas as pd
+    from fer_explore.ablations import ablate, ablation_summary
+    csv = Path(args.out) / f'ablation_{args.model}.csv'
+    ablate(args.model, seeds=args.seeds, presets=args.presets, csv=csv, threads=args.threads, **dict(args.overrides))
+    print(f"{ABLATIONS[args.model]['table']} ({ABLATIONS[args.model]['claim']}), test accuracy in %:")
+    print(ablation_summary(pd.read_csv(csv)).to_string(index=False))
+    print(f"runs: {csv}")
     return 0
 
 def cmd_explore(args) -> int:

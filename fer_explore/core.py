@@ -20,7 +20,8 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 __all__ = ['CANONICAL_CLASSES', 'LABEL_SETS', 'IMAGENET_STATS', 'MODEL_PRESETS', 'MODEL_REGISTRY', 'canonical_classes',
            'canonical_name', 'canonical_label', 'LabelSet', 'label_set', 'to_canonical', 'from_canonical',
            'convert_label', 'set_seed', 'default_device', 'count_params', 'normalize', 'denormalize', 'FEROutput',
-           'ModelSpec', 'register_model', 'list_models', 'get_model_spec', 'create_model', 'cam_target_layer']
+           'ModelSpec', 'register_model', 'list_models', 'get_model_spec', 'model_config', 'create_model',
+           'cam_target_layer']
 
 # %% ../nbs/00_core.ipynb #db8d5563
 CANONICAL_CLASSES: tuple[str, ...] = ('neutral', 'happy', 'sad', 'surprise', 'fear', 'disgust', 'anger', 'contempt')
@@ -277,21 +278,31 @@ def _describe(v):
     if isinstance(v, os.PathLike): return os.fspath(v)
     return f'<{type(v).__name__}>'
 
-def create_model(name: str, preset: str | None = None, **config) -> torch.nn.Module:
-    "Build the registered model `name`: `preset` ('paper' or 'small', see `MODEL_PRESETS`) gives defaults that `config` overrides."
+def _bind(name: str, preset: str | None, config: dict):
+    "The registered spec of `name` and its constructor's arguments bound to the preset's defaults and `config`."
     import inspect
     spec = get_model_spec(name)
     if preset is not None and preset not in MODEL_PRESETS:
         raise KeyError(f"unknown preset {preset!r}; presets: {sorted(MODEL_PRESETS)}")
-    config = {**(MODEL_PRESETS[preset] if preset else {}), **config}
-    try: bound = inspect.signature(spec.builder).bind(**config)
+    sig = inspect.signature(spec.builder)
+    try: bound = sig.bind(**{**(MODEL_PRESETS[preset] if preset else {}), **config})
     except TypeError as e:
-        opts = [p for p in inspect.signature(spec.builder).parameters if p not in ('self', 'kwargs')]
+        opts = [p for p in sig.parameters if p not in ('self', 'kwargs')]
         raise TypeError(f"create_model({name!r}): {e}; its options are {opts}") from None
-    model = spec.builder(**config)
+    return spec, bound
+
+def model_config(name: str, preset: str | None = None, **config) -> dict:
+    "The configuration `create_model(name, preset, **config)` records in `model.config` (every argument, defaults included), without building the model."
+    _, bound = _bind(name, preset, config)
     bound.apply_defaults()
+    return {'name': name, 'preset': preset, **{k: _describe(v) for k, v in bound.arguments.items()}}
+
+def create_model(name: str, preset: str | None = None, **config) -> torch.nn.Module:
+    "Build the registered model `name`: `preset` ('paper' or 'small', see `MODEL_PRESETS`) gives defaults that `config` overrides."
+    spec, bound = _bind(name, preset, config)
+    model = spec.builder(*bound.args, **bound.kwargs)
     model.spec = spec
-    model.config = {'name': name, 'preset': preset, **{k: _describe(v) for k, v in bound.arguments.items()}}
+    model.config = model_config(name, preset, **config)
     return model
 
 def cam_target_layer(model: torch.nn.Module) -> torch.nn.Module:

@@ -31,7 +31,7 @@ from .checkpoint import CheckpointCallback, load_checkpoint, CheckpointError
 # %% auto #0
 __all__ = ['SYNTH_SOURCES', 'param_groups', 'GroupOptimizer', 'make_optimizer', 'fer_learner', 'history_frame', 'SyncLossGrads',
            'predict_logits', 'evaluate_model', 'plot_confusion', 'plot_history', 'data_loaders', 'distributed',
-           'StopAfterEpochs', 'train']
+           'StopAfterEpochs', 'plan_epochs', 'train']
 
 # %% ../nbs/33_learner.ipynb #fdc57a0c
 def param_groups(model: nn.Module, loss: nn.Module | None, recipe: dict) -> list[dict]:
@@ -299,6 +299,40 @@ class StopAfterEpochs(Callback):
         from fastai.callback.core import CancelFitException
         if getattr(self.learn, 'epoch_trained', True) and self.epoch + 1 >= self.n: raise CancelFitException()
 
+# %% ../nbs/33_learner.ipynb #46f36a51
+def plan_epochs(learn: Learner, minutes: float, probe: int = 5, margin: float = 0.93) -> dict:
+    """How many epochs of `learn` fit in `minutes`: times `probe` training steps (after one warm-up step) and two
+    validation batches on copies of the model, loss and optimiser, so the run itself starts untouched and seeded as
+    before; the data loading and augmentation are timed with them. `margin` keeps room for what the probe misses
+    (metrics, checkpoints). Returns the plan: epochs, seconds per batch and per epoch, and a line for the log."""
+    import copy, time
+    dls = learn.dls
+    model, loss = copy.deepcopy(learn.model).train(), copy.deepcopy(learn.fer_loss)
+    opt = make_optimizer(param_groups(model, loss, learn.recipe))
+    steps = []
+    it = iter(dls.train)
+    for i in range(probe + 1):
+        t = time.perf_counter()
+        try: x, y = next(it)
+        except StopIteration: break
+        l = loss(model(x), y); opt.zero_grad(); l.backward(); opt.step()
+        if i: steps.append(time.perf_counter() - t)
+    vals = []
+    with torch.no_grad():
+        model.eval()
+        for i, (x, y) in enumerate(dls.valid):
+            if i == 2: break
+            t = time.perf_counter(); model(x); vals.append(time.perf_counter() - t)
+    set_seed(getattr(learn, 'seed', 0))   # the probe drew shuffles and augmentations: start the run where it would have
+    if not steps: raise ValueError("plan_epochs: the training loader yields too few batches to time")
+    t_train, t_valid = sum(steps) / len(steps), (sum(vals) / len(vals) if vals else 0.0)
+    per_epoch = len(dls.train) * t_train + len(dls.valid) * t_valid
+    epochs = max(1, int(minutes * 60 * margin // per_epoch))
+    line = (f"plan: {t_train:.3f} s per training batch x {len(dls.train)} batches + validation = {per_epoch:.0f} s per epoch; "
+            f"{epochs} epoch{'s' if epochs != 1 else ''} fit in {minutes:g} min")
+    return dict(epochs=epochs, minutes=minutes, seconds_per_batch=round(t_train, 4), batches_per_epoch=len(dls.train),
+                seconds_per_epoch=round(per_epoch, 1), line=line)
+
 # %% ../nbs/33_learner.ipynb #afc24727
 def _write_json(path, obj):
     tmp = Path(str(path) + '.tmp'); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
@@ -306,9 +340,10 @@ def _write_json(path, obj):
 def train(model: str | None = None, data='default', out='runs/train', recipe=None, preset: str | None = None,
           config: dict | None = None, size: int | None = None, epochs: int | None = None, seed: int = 0,
           resume: bool = False, fp16: bool = False, quiet: bool = False, device=None, dls=None, cbs=None,
-          **overrides) -> Learner:
+          minutes: float | None = None, **overrides) -> Learner:
     """Train `model` on `data` and write `history.csv`, `last.pt`, `best.pt`, `recipe.json` into `out`.
-    `resume=True`: continue from `out/last.pt` (model, recipe, seed and data come from the checkpoint)."""
+    `resume=True`: continue from `out/last.pt` (model, recipe, seed and data come from the checkpoint).
+    `minutes`: plan the number of epochs so that training ends within that budget (`plan_epochs`; replaces `epochs`)."""
     out = Path(out)
     start, ck = 0, None
     if resume:
@@ -340,9 +375,15 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         if ck.get('loss'): learn.fer_loss.load_state_dict(ck['loss'])
         learn.create_opt()
         if ck.get('optimizer') is not None: learn.opt.load_state_dict(ck['optimizer'])
+    plan = None
+    if minutes is not None and not resume:
+        plan = plan_epochs(learn, minutes)
+        r['epochs'] = learn.recipe['epochs'] = plan['epochs']   # the schedule (one-cycle, step, ...) spans the planned epochs
+        if not quiet: print(plan['line'], flush=True)
     if rank_distrib() == 0:
         out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / 'recipe.json', dict(model=model, data=str(data), seed=seed, recipe=r, classes=learn.classes))
+        _write_json(out / 'recipe.json', dict(model=model, data=str(data), seed=seed, recipe=r, classes=learn.classes,
+                                              **({'plan': plan} if plan else {})))
     if start >= r['epochs']:
         if not quiet: print(f"{out / 'last.pt'} already holds all {r['epochs']} epochs")
         return learn

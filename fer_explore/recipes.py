@@ -7,7 +7,8 @@ from __future__ import annotations
 import copy, math
 
 # %% auto #0
-__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'recipe_for', 'lr_factor']
+__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'recipe_for', 'demo_recipe',
+           'demo_config', 'lr_factor']
 
 # %% ../nbs/30_recipes.ipynb #ca2868dc
 _BASE = dict(model=None, data='', preset='paper', size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
@@ -91,7 +92,7 @@ DEMO_OVERRIDES: dict[str, dict] = {
     'resnet18': {},
     'dan': dict(lr=5e-3, bs=32),
     'daf_mhsca': dict(lr=2e-3, bs=32),
-    'cf_dan': dict(lr=2e-3, bs=32),
+    'cf_dan': dict(lr=2e-3, bs=32, epochs=10),
     'dsan': dict(lr=5e-3, bs=32),
     'wamf': {},
 }
@@ -117,6 +118,20 @@ def recipe_for(model: str) -> str:
     for name in (f'{model}_rafdb', model):
         if name in RECIPES: return name
     return 'synthfer'
+
+# %% ../nbs/30_recipes.ipynb #f25fdeb7
+def demo_recipe(name: str, **overrides) -> dict:
+    "The recipe `fer-explore demo` trains `name` with: `RECIPES['demo']`, then `overrides`, then `DEMO_OVERRIDES[name]` (an `epochs` override wins)."
+    from fer_explore.core import get_model_spec
+    get_model_spec(name)   # an unknown model fails here
+    overrides = dict(overrides); epochs = overrides.pop('epochs', None)
+    return get_recipe(get_recipe('demo', **overrides), **DEMO_OVERRIDES.get(name, {}), **({'epochs': epochs} if epochs else {}))
+
+def demo_config(name: str, **overrides) -> dict:
+    "The configuration the demo builds `name` with, as `create_model` records it: `demo_recipe`'s preset and size, 7 classes, `DEMO_CONFIG[name]`."
+    from fer_explore.core import model_config
+    r = demo_recipe(name, **overrides)
+    return model_config(name, r['preset'], n_classes=7, input_size=r['size'], **DEMO_CONFIG.get(name, {}))
 
 # %% ../nbs/30_recipes.ipynb #8b6e8411
 SCHEDULES = ('const', 'step', 'exp', 'cos', 'one_cycle')

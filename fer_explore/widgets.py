@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import ipywidgets as W
+from ipyevents import Event   # mouse clicks on an Image widget, in its pixel coordinates
 from matplotlib.figure import Figure
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -420,7 +421,11 @@ def project_2d(features: torch.Tensor, method: str = 'pca', seed: int = 0) -> to
 
 class EmbeddingExplorer:
     "A 2-D projection of a model's features of SynthFER test faces; picking a point shows that face and its maps."
-    def __init__(self, source='dan', n: int = 140, projection: str = 'pca', preset: str = 'default'):
+    def __init__(self, source='dan', n: int = 140, projection: str = 'pca', preset: str = 'default', trained: bool = False,
+                 cache=None):
+        if trained and isinstance(source, str) and source in list_models():
+            try: source = trained_source(source, cache)   # the model cache's trained weights, when it has them
+            except FileNotFoundError: pass
         self.model, self.model_label, self.classes = load_model(source)
         self.name, self.size = getattr(self.model, 'config', {}).get('name', ''), model_input_size(self.model)
         f = synthfer_faces(n, 'test', preset, size=min(max(self.size, 48), 112))
@@ -434,7 +439,10 @@ class EmbeddingExplorer:
         self.point = W.IntSlider(0, 0, n - 1, description='face', continuous_update=False)
         self.scatter_image, self.face_image = image_widget('fer-scatter-image'), image_widget('fer-picked-image')
         self.point.observe(lambda c: self.redraw(), 'value')
-        self.widget = W.VBox([W.HTML(f'<b>Embedding explorer</b>: {self.model_label}, {projection.upper()} of the features'),
+        self.clicks = Event(source=self.scatter_image, watched_events=['click'], prevent_default_action=True)
+        self.clicks.on_dom_event(self.on_click)
+        self.widget = W.VBox([W.HTML(f'<b>Embedding explorer</b>: {self.model_label}, {projection.upper()} of the features; '
+                                     'click a point (or move the slider) to see its face'),
                               self.point, W.HBox([self.scatter_image, self.face_image])])
         self.redraw()
 
@@ -445,6 +453,16 @@ class EmbeddingExplorer:
         i = int(((self.xy - torch.tensor([x, y])) ** 2).sum(1).argmin())
         self.point.value = i
         return i
+
+    def pick_pixel(self, px: float, py: float) -> int:
+        "Pick the point drawn nearest to pixel (px, py) of the scatter picture (origin top left, as a browser reports a click)."
+        i = int(((self.points_px - torch.tensor([px, py])) ** 2).sum(1).argmin())
+        self.point.value = i
+        return i
+
+    def on_click(self, event: dict):
+        "An ipyevents click on the scatter picture: `dataX`, `dataY` are the picture's own pixel coordinates."
+        if event.get('event') == 'click' and 'dataX' in event: self.pick_pixel(event['dataX'], event['dataY'])
 
     def output(self, i: int):
         "The model output of face `i` (as a batch of one)."
@@ -461,7 +479,9 @@ class EmbeddingExplorer:
         ax.scatter(*self.xy[i], s=140, facecolors='none', edgecolors='k', linewidths=1.8)
         ax.legend(fontsize=6, markerscale=0.8, loc='best'); ax.tick_params(labelsize=7)
         ax.set_title(f"{self.projection.upper()} of {self.features.shape[1]}-d features", fontsize=9)
-        self.scatter_image.value = figure_png(fig)
+        self.scatter_image.value = figure_png(fig)   # drawn: the axes now hold their final place
+        px = torch.from_numpy(ax.transData.transform(self.xy.numpy())).float()
+        self.points_px = torch.stack([px[:, 0], fig.bbox.height - px[:, 1]], 1)   # where each point is in the picture
         out = self.output(i)
         views = [v for v in attention_views(out, self.name) if v.kind == 'spatial'][:6]
         vr, vl = view_range(views)
@@ -476,9 +496,12 @@ class EmbeddingExplorer:
 
 # %% ../nbs/45_widgets.ipynb #7e22538e
 def dashboard_notebook(path, source='dan', trained: bool = False) -> Path:
-    "Write a one-cell notebook to `path` that shows `AttentionExplorer(source, trained)` (what Voila serves); returns the path."
+    """Write a one-cell notebook to `path` that shows the attention explorer and, below it, the embedding explorer of
+    `source` (with `trained`: the model cache's trained weights): what Voila serves; returns the path."""
     if isinstance(source, (str, os.PathLike)) and str(source) not in list_models(): source = str(Path(source).resolve())
-    code = f"from fer_explore.widgets import AttentionExplorer\nAttentionExplorer({str(source)!r}{', trained=True' if trained else ''})"
+    args = f"{str(source)!r}{', trained=True' if trained else ''}"
+    code = (f"import ipywidgets as W\nfrom fer_explore.widgets import AttentionExplorer, EmbeddingExplorer\n"
+            f"W.VBox([AttentionExplorer({args}).widget, EmbeddingExplorer({args}).widget])")
     nb = {'cells': [{'cell_type': 'code', 'execution_count': None, 'id': 'explorer', 'metadata': {}, 'outputs': [],
                      'source': code}],
           'metadata': {'kernelspec': {'display_name': 'Python 3', 'language': 'python', 'name': 'python3'}},
@@ -511,9 +534,10 @@ VOILA_TEMPLATE = {
                       " | replace('https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/v4-shims.min.css', '') }}"
                       "{%- endblock notebook_css -%}\n")}
 
-# the front-end extensions the page loads: ipywidgets' and Voila's widget managers (other JupyterLab extensions of the
-# environment are not needed, and some fail outside JupyterLab)
-VOILA_EXTENSIONS = ('@jupyter-widgets/jupyterlab-manager', '@voila-dashboards/widgets-manager8', '@voila-dashboards/widgets-manager7')
+# the front-end extensions the page loads: ipywidgets' and Voila's widget managers and ipyevents (the embedding explorer's
+# clicks); other JupyterLab extensions of the environment are not needed, and some fail outside JupyterLab
+VOILA_EXTENSIONS = ('@jupyter-widgets/jupyterlab-manager', '@voila-dashboards/widgets-manager8', '@voila-dashboards/widgets-manager7',
+                    'ipyevents')
 
 def voila_template(root) -> Path:
     "Write the `fer_explore` Voila template under `root` (give Voila `JUPYTER_PATH=root`, `--template=fer_explore`)."

@@ -11,12 +11,13 @@ import torch
 
 import fer_explore
 from .core import set_seed, create_model, get_model_spec, MODEL_PRESETS
+from .recipes import demo_recipe, demo_config   # the demo's recipe and model configuration, defined once
 from .checkpoint import load_checkpoint, model_from_checkpoint, atomic_save, CheckpointError
 
 # %% auto #0
-__all__ = ['ZOO_MODELS', 'ZOO_DATA', 'cache_dir', 'demo_recipe', 'demo_config', 'cache_key', 'cache_path', 'store_checkpoint',
-           'fill_cache', 'trained_checkpoint', 'trained_model', 'untrained_model', 'trained_loss', 'cache_info',
-           'cache_table', 'main']
+__all__ = ['ZOO_MODELS', 'ZOO_DATA', 'cache_dir', 'cache_key', 'cache_path', 'store_checkpoint', 'fill_cache',
+           'trained_checkpoint', 'trained_model', 'untrained_model', 'trained_loss', 'cache_info', 'cache_table',
+           'main']
 
 # %% ../nbs/40_zoo.ipynb #97f83c6b
 ZOO_MODELS = ('dan', 'daf_mhsca', 'cf_dan', 'dsan', 'wamf', 'resnet18')   # the demo's models, in its order
@@ -30,28 +31,6 @@ def cache_dir(cache=None) -> Path:
     return Path(base) / 'fer_explore' / 'models'
 
 # %% ../nbs/40_zoo.ipynb #98903181
-def demo_recipe(name: str, **overrides) -> dict:
-    "The recipe `fer-explore demo` trains `name` with (its base recipe, then `overrides`, then the demo's per-model overrides)."
-    from fer_explore import recipes
-    get_model_spec(name)   # an unknown model fails here
-    if hasattr(recipes, 'demo_recipe'): return recipes.demo_recipe(name, **overrides)
-    epochs = overrides.pop('epochs', None)
-    base = recipes.get_recipe('demo' if 'demo' in recipes.RECIPES else 'synthfer', **overrides)
-    return recipes.get_recipe(base, **recipes.DEMO_OVERRIDES.get(name, {}), **({'epochs': epochs} if epochs else {}))
-
-def demo_config(name: str, **overrides) -> dict:
-    """The model configuration the demo builds `name` with, as `create_model` records it in `model.config`: the recipe's
-    preset and image size, 7 classes, the demo's model options (`DEMO_CONFIG`), every other argument at its default."""
-    import inspect
-    from fer_explore import recipes
-    from fer_explore.core import _describe
-    r = demo_recipe(name, **overrides)
-    sig = inspect.signature(get_model_spec(name).builder)
-    cfg = {**MODEL_PRESETS[r['preset']], 'n_classes': 7, **({'input_size': r['size']} if 'input_size' in sig.parameters else {}),
-           **getattr(recipes, 'DEMO_CONFIG', {}).get(name, {})}
-    bound = sig.bind(**cfg); bound.apply_defaults()
-    return {'name': name, 'preset': r['preset'], **{k: _describe(v) for k, v in bound.arguments.items()}}
-
 def _key(name: str, recipe: dict, config: dict, seed: int) -> str:
     blob = json.dumps(dict(model=name, recipe=recipe, config=config, seed=int(seed), data=ZOO_DATA,
                            version=fer_explore.__version__), sort_keys=True, default=str)
@@ -100,7 +79,6 @@ def fill_cache(models=ZOO_MODELS, seed: int = 0, cache=None, quiet: bool = True,
                **overrides) -> dict:
     """Train (with `run_demo`, one run for all) the models of `models` that the cache lacks; returns {name: checkpoint path}.
     `workers`: `run_demo`'s training processes (default: its own choice, one per CPU core)."""
-    import inspect
     from fer_explore.cli import run_demo
     models = list(models)
     paths = {m: cache_path(m, seed, cache, **overrides) for m in models}
@@ -114,14 +92,12 @@ def fill_cache(models=ZOO_MODELS, seed: int = 0, cache=None, quiet: bool = True,
                 n_threads = torch.get_num_threads()
                 try:
                     ov = dict(overrides); epochs = ov.pop('epochs', None)
-                    par = inspect.signature(run_demo).parameters
-                    how = {'workers': workers} if 'workers' in par else {'threads': n_threads} if 'threads' in par else {}
-                    rep = run_demo(tmp, models=missing, epochs=epochs, seed=seed, quiet=quiet, **how, **ov)
-                    for m in missing:
-                        got = store_checkpoint(tmp / m / 'model.pt', cache, rep['models'][m])
-                        if got != paths[m]:
+                    rep = run_demo(tmp, models=missing, epochs=epochs, seed=seed, quiet=quiet, workers=workers, cache=root,
+                                   explore=False, **ov)   # the weights only: no report pictures
+                    for m in missing:   # run_demo stored each model under the key of its own checkpoint
+                        if Path(rep['models'][m]['cached']) != paths[m]:
                             raise RuntimeError(f"the demo trained {m} with a recipe or configuration other than "
-                                               f"`demo_recipe({m!r})` / `demo_config({m!r})`: fer_explore.zoo must follow run_demo")
+                                               f"`demo_recipe({m!r})` / `demo_config({m!r})`")
                 finally:
                     shutil.rmtree(tmp, ignore_errors=True)
                     torch.set_num_threads(n_threads)   # run_demo sets its own

@@ -97,7 +97,7 @@ def _pixels(png: bytes) -> np.ndarray: return np.asarray(Image.open(io.BytesIO(p
 
 
 def test_attention_explorer_in_chromium(tmp_path):
-    from playwright.sync_api import sync_playwright   # pinned in requirements-dev.txt; an ImportError fails the test
+    from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout   # pinned in requirements-dev.txt; an ImportError fails the test
     import torch
     from fer_explore.core import create_model, canonical_classes
     from fer_explore.checkpoint import save_checkpoint
@@ -173,6 +173,30 @@ def test_attention_explorer_in_chromium(tmp_path):
                                         f"{(np.abs(a0 - a1).sum(-1) > 30).mean():.1%} of its pixels changed on screen, prediction unchanged")
                 page.screenshot(path=str(ARTIFACTS/'attention_explorer.png'), full_page=True)
                 (ARTIFACTS/'head_before.png').write_bytes(shot0); (ARTIFACTS/'head_after.png').write_bytes(shot1)
+
+                # the embedding explorer below: a click on the scatter picks the point drawn nearest to it
+                scatter, picked = page.locator('img.fer-scatter-image'), 'img.fer-picked-image'
+                page.wait_for_function(f"() => {{ const i = document.querySelector('{picked}'); return i && i.naturalWidth > 0; }}",
+                                       timeout=DRAW_TIMEOUT_S * 1000)
+                scatter.scroll_into_view_if_needed()
+                readout = page.locator('.widget-readout').last
+                assert readout.inner_text().strip() == '0', readout.inner_text()   # face 0 picked at the start
+                picked0 = page.evaluate(SHA256_JS, picked)
+                box = scatter.bounding_box()
+                t_click = time.time()
+                for fx, fy in ((0.7, 0.35), (0.3, 0.7), (0.5, 0.5)):   # inside the axes; the next spot if face 0 was nearest
+                    scatter.click(position={'x': box['width'] * fx, 'y': box['height'] * fy})
+                    try:
+                        page.wait_for_function(f"(s) => document.querySelector('{picked}').src !== s", arg=picked0[0],
+                                               timeout=CHANGE_TIMEOUT_S * 1000 // 3)
+                        break
+                    except PlaywrightTimeout: continue
+                page.wait_for_timeout(300)
+                report['t_pick_s'] = round(time.time() - t_click, 2)
+                chosen = readout.inner_text().strip()
+                assert chosen != '0' and page.evaluate(SHA256_JS, picked)[1] != picked0[1], "the click picked no other face"
+                page.screenshot(path=str(ARTIFACTS/'embedding_explorer.png'), full_page=True)
+                report['checks'].append(f"embedding scatter clicked: face {chosen} picked (slider moved there), its face panel drawn")
 
                 # a photo through the upload button: the face is found, cropped, and becomes the explorer's face
                 photo = tmp_path/'photo.png'; photo.write_bytes(synthetic_photo())

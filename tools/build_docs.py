@@ -111,7 +111,7 @@ def _num_key(nb: Path):
 # Sections of the numbered notebooks: the project numbers its notebooks by part (README, "What is in
 # it"), ten numbers a part. A new part (50-59 ...) gets a section of its own, named by its numbers,
 # until it is named here.
-SECTIONS = {0: 'Core and data', 1: 'Modules', 2: 'Losses and models', 3: 'Training', 4: 'Exploration'}
+SECTIONS = {0: 'Core and data', 1: 'Modules', 2: 'Losses and models', 3: 'Training', 4: 'Exploration', 5: 'Results'}
 
 
 def site_pages(nbs_dir: Path) -> list:
