@@ -223,7 +223,7 @@ def test_site_pages_reading_order(tmp_path):
     for name, title, exp in [('index', 'pkg', None), ('00_core', 'core', 'core'), ('10_b', 'B: block', 'modules.b'),
                              ('02_readers', 'readers', 'data.readers'), ('21_dan', 'DAN: net', 'models.dan'),
                              ('29_models', 'Models', 'models.__init__'), ('30_learner', 'learner', 'learner'),
-                             ('40_zoo', 'zoo', 'zoo'), ('52_new', 'New part', 'new'),
+                             ('40_zoo', 'zoo', 'zoo'), ('62_new', 'New part', 'new'),
                              ('tutorial_first', 'First steps', None), ('_scratch', 'x', None)]:
         nb(tmp_path/f'{name}.ipynb', title, exp)
     nb(tmp_path/'tutorials'/'01_train.ipynb', 'Train one', None)
@@ -232,7 +232,7 @@ def test_site_pages_reading_order(tmp_path):
         ('index.html', None), ('tutorial_first.html', 'Tutorials'), ('tutorials/train.html', 'Tutorials'),
         ('core.html', 'Core and data'), ('readers.html', 'Core and data'), ('b.html', 'Modules'),
         ('dan.html', 'Losses and models'), ('models.html', 'Losses and models'), ('learner.html', 'Training'),
-        ('zoo.html', 'Exploration'), ('new.html', 'Notebooks 50-59')]
+        ('zoo.html', 'Exploration'), ('new.html', 'Notebooks 60-69')]
     assert bd.nav_title('DAN: Distract your Attention Network') == 'DAN'
     assert bd.nav_title('The `fer-explore` command') == 'The fer-explore command'
     nb(tmp_path/'12_readers.ipynb', 'clash', 'data.other')
