@@ -43,7 +43,7 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
     SynthFER preset in `presets` with each seed, evaluate it on the preset's test split and return one row per run
     (a DataFrame). Rows go to `csv` as they finish; runs already in `csv` are skipped. `overrides`: recipe fields."""
     import pandas as pd, torch
-    from fer_explore.core import count_params
+    from fer_explore.core import count_params, set_seed
     from fer_explore.recipes import demo_recipe
     from fer_explore.data import SynthFER, fer_dataloaders
     from fer_explore.learner import fer_learner, evaluate_model
@@ -61,9 +61,10 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
             if not todo: continue
             train, valid, test = (MemoryDataset(SynthFER(preset, s, n=n, size=size, seed=seed))
                                   for s, n in (('train', r['n_train']), ('valid', r['n_valid']), ('test', n_test)))
-            dls = fer_dataloaders((train, valid), size=size, bs=r['bs'], seed=seed, device='cpu')
             test_dl = fer_dataloaders((train, test), size=size, bs=256, seed=seed, device='cpu').valid
-            for v in todo:
+            for v in todo:   # a run depends on its seed only, never on the runs before it:
+                set_seed(seed)   # the initial weights (fer_learner leaves the global random state as it finds it)
+                dls = fer_dataloaders((train, valid), size=size, bs=r['bs'], seed=seed, device='cpu')   # and fresh loaders
                 learn = fer_learner(model, dls, r, config=variants[v], seed=seed, quiet=True)
                 t = time.time(); learn.fit_recipe(); secs = time.time() - t
                 res = evaluate_model(learn.model, test_dl, test.classes)

@@ -485,7 +485,7 @@ class EmbeddingExplorer:
         out = self.output(i)
         views = [v for v in attention_views(out, self.name) if v.kind == 'spatial'][:6]
         vr, vl = view_range(views)
-        fig = Figure(figsize=(1.9 * (1 + len(views)) + 0.6, 2.3), layout='constrained'); axs = fig.subplots(1, 1 + len(views), squeeze=False)[0]
+        fig = Figure(figsize=(1.5 * (1 + len(views)) + 0.6, 2.0), layout='constrained'); axs = fig.subplots(1, 1 + len(views), squeeze=False)[0]
         axs[0].imshow(self.images[i].permute(1, 2, 0).numpy(), interpolation='nearest'); region_contours(axs[0], self.masks[i])
         axs[0].set_xticks([]); axs[0].set_yticks([])
         p = out.logits.softmax(-1)[0]
