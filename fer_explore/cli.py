@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser('train', help='train a model', description=(
         "Train a model on SOURCE and write history.csv, last.pt, best.pt and recipe.json into --out. "
         "Under torchrun / `accelerate launch -m fer_explore.cli train ...` it trains on several processes."))
-    t.add_argument('--model', help="registered model name: dan, daf_mhsca, cf_dan, dsan, wamf, resnet18")
+    t.add_argument('--model', help="registered model name: dan, daf_mhsca, cf_dan, dsan, wamf, resnet18 (default: the recipe's model)")
     t.add_argument('--data', default='default', metavar='SOURCE',
                    help="SynthFER preset (easy/default/hard) or a data set path (default: default)")
     t.add_argument('--recipe', help="recipe name (default: synthfer for SynthFER, fer2013_cpu otherwise)")
@@ -189,7 +189,6 @@ def cmd_train(args) -> int:
         train(out=args.resume, resume=True, model=args.model, epochs=args.epochs, fp16=args.fp16, cbs=_stop_cbs(args))
         print(f"done: {args.resume}")
         return 0
-    if not args.model: raise UsageError("train needs --model NAME (or --resume DIR)")
     if not args.out: raise UsageError("train needs --out DIR")
     from fer_explore.learner import SYNTH_SOURCES
     if args.data not in SYNTH_SOURCES and not Path(args.data).exists():
@@ -197,10 +196,13 @@ def cmd_train(args) -> int:
     from fer_explore.recipes import get_recipe
     recipe = args.recipe or ('synthfer' if args.data in SYNTH_SOURCES else 'fer2013_cpu')
     overrides = dict(args.overrides)
-    r = get_recipe(recipe, **overrides)
+    try: r = get_recipe(recipe, **overrides)
+    except (KeyError, ValueError) as e: raise UsageError(_one_line(e)) from None
+    args.model = args.model or r['model']   # a recipe that names its model (fer2013_cpu) trains it
+    if not args.model: raise UsageError(f"train needs --model NAME (recipe {recipe!r} names none), or --resume DIR")
     preset = args.preset or r['preset']
     size = args.size or r['size']
-    _check_model_size(args.model, preset, size, dict(args.config))
+    _check_model_size(args.model, preset, size, {**r['config'], **dict(args.config)})
     from fer_explore.learner import train
     learn = train(args.model, data=args.data, out=args.out, recipe=recipe, preset=preset, config=dict(args.config),
                   size=size, epochs=args.epochs, seed=args.seed, fp16=args.fp16, cbs=_stop_cbs(args),

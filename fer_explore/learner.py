@@ -126,7 +126,7 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
                 **overrides) -> Learner:
     """A fastai `Learner` training `model_or_name` (a registered name, or a model built by `create_model`) on `dls`
     with its paper loss. `recipe`: a name in `RECIPES` or a dict (default 'synthfer'); `overrides` replace single
-    recipe fields; `preset` / `config` go to `create_model`; `class_counts` override the ones read from `dls`."""
+    recipe fields; `preset` / `config` go to `create_model` (`config` over the recipe's own `config`); `class_counts` override the ones read from `dls`."""
     from fer_explore.models import create_model_and_loss, feature_dim
     from fer_explore.losses import paper_loss
     r = get_recipe(recipe, **overrides)
@@ -148,7 +148,7 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
             _warn_once(name, f"{name}'s loss weights classes by their training-set counts, but none were found in dls; "
                              "training with equal weights (pass class_counts= to fer_learner)")
     if model is None:
-        cfg = dict(config or {})
+        cfg = {**r['config'], **(config or {})}   # the recipe's model options, then the caller's
         import inspect
         if 'input_size' in inspect.signature(spec.builder).parameters: cfg.setdefault('input_size', size)
         model, loss = create_model_and_loss(name, n_classes, class_counts=counts, preset=r['preset'],
@@ -341,7 +341,8 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
           config: dict | None = None, size: int | None = None, epochs: int | None = None, seed: int = 0,
           resume: bool = False, fp16: bool = False, quiet: bool = False, device=None, dls=None, cbs=None,
           minutes: float | None = None, **overrides) -> Learner:
-    """Train `model` on `data` and write `history.csv`, `last.pt`, `best.pt`, `recipe.json` into `out`.
+    """Train `model` (default: the recipe's model) on `data` and write `history.csv`, `last.pt`, `best.pt`,
+    `recipe.json` into `out`.
     `resume=True`: continue from `out/last.pt` (model, recipe, seed and data come from the checkpoint).
     `minutes`: plan the number of epochs so that training ends within that budget (`plan_epochs`; replaces `epochs`)."""
     out = Path(out)
@@ -355,9 +356,10 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         config = {k: v for k, v in ck['config'].items() if k not in ('name', 'preset', 'n_classes')}
         preset = ck.get('preset')
     else:
-        if model is None: raise ValueError("train needs a model name")
-        get_model_spec(model)   # an unknown model fails here, before any data is read
         r = get_recipe(recipe if recipe is not None else 'synthfer', **overrides)
+        model = model or r['model']   # a recipe that names its model trains it when no model is given
+        if model is None: raise ValueError("train needs a model name (or a recipe that names one)")
+        get_model_spec(model)   # an unknown model fails here, before any data is read
         if epochs is not None: r['epochs'] = epochs
         if size is not None: r['size'] = size
         if preset is not None: r['preset'] = preset

@@ -11,7 +11,7 @@ __all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS'
            'demo_config', 'lr_factor']
 
 # %% ../nbs/30_recipes.ipynb #ca2868dc
-_BASE = dict(model=None, data='', preset='paper', size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
+_BASE = dict(model=None, data='', preset='paper', config={}, size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
              wd=1e-4, schedule='const', step_size=10, gamma=0.1, pct_start=0.25, centre_lr=None, groups=None,
              augment=None, balanced=False, loss_kw={}, n_train=2000, n_valid=500, notes={})
 
@@ -81,9 +81,12 @@ RECIPES['synthfer'] = _recipe(
     schedule='one_cycle', pct_start=0.25, n_train=2000, n_valid=350,
     notes=dict(source='ours: a CPU recipe for SynthFER'))
 RECIPES['fer2013_cpu'] = _recipe(
-    data='FER2013', preset='small', size=48, epochs=12, bs=128, opt='adam', lr=2e-3, wd=1e-4,
-    schedule='one_cycle', pct_start=0.25, augment='dan_rafdb',
-    notes=dict(source='ours: a CPU recipe for FER2013 48-px faces'))
+    model='wamf', data='FER2013', preset='small', config=dict(backbone='resnet18_w50'), size=48, epochs=12, bs=128,
+    opt='adam', lr=2e-3, wd=1e-4, schedule='one_cycle', pct_start=0.25, augment='dan_rafdb',
+    notes=dict(source='ours: a CPU recipe for FER2013 48-px faces (51_real_faces measures it)',
+               model='WAMF, the attention model closest to the plain ResNet-18 at an equal 20-minute budget; '
+                     'width 0.5 for capacity (51_real_faces)',
+               epochs='12 without a budget; `--minutes N` plans them'))
 
 # %% ../nbs/30_recipes.ipynb #ee0b9409
 RECIPES['demo'] = _recipe(**{**RECIPES['synthfer'], 'n_train': 6000, 'epochs': 5, 'lr': 1e-2,
@@ -128,10 +131,10 @@ def demo_recipe(name: str, **overrides) -> dict:
     return get_recipe(get_recipe('demo', **overrides), **DEMO_OVERRIDES.get(name, {}), **({'epochs': epochs} if epochs else {}))
 
 def demo_config(name: str, **overrides) -> dict:
-    "The configuration the demo builds `name` with, as `create_model` records it: `demo_recipe`'s preset and size, 7 classes, `DEMO_CONFIG[name]`."
+    "The configuration the demo builds `name` with, as `create_model` records it: `demo_recipe`'s preset, config and size, 7 classes, `DEMO_CONFIG[name]`."
     from fer_explore.core import model_config
     r = demo_recipe(name, **overrides)
-    return model_config(name, r['preset'], n_classes=7, input_size=r['size'], **DEMO_CONFIG.get(name, {}))
+    return model_config(name, r['preset'], n_classes=7, input_size=r['size'], **{**r['config'], **DEMO_CONFIG.get(name, {})})
 
 # %% ../nbs/30_recipes.ipynb #8b6e8411
 SCHEDULES = ('const', 'step', 'exp', 'cos', 'one_cycle')
