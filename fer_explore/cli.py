@@ -202,7 +202,8 @@ def cmd_train(args) -> int:
     if not args.model: raise UsageError(f"train needs --model NAME (recipe {recipe!r} names none), or --resume DIR")
     preset = args.preset or r['preset']
     size = args.size or r['size']
-    _check_model_size(args.model, preset, size, {**r['config'], **dict(args.config)})
+    recipe_config = r['config'] if preset == r['preset'] else {}   # the recipe's model options belong to its own preset
+    _check_model_size(args.model, preset, size, {**recipe_config, **dict(args.config)})
     from fer_explore.learner import train
     learn = train(args.model, data=args.data, out=args.out, recipe=recipe, preset=preset, config=dict(args.config),
                   size=size, epochs=args.epochs, seed=args.seed, fp16=args.fp16, cbs=_stop_cbs(args),

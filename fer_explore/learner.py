@@ -130,7 +130,8 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
     from fer_explore.models import create_model_and_loss, feature_dim
     from fer_explore.losses import paper_loss
     r = get_recipe(recipe, **overrides)
-    if preset is not None: r['preset'] = preset
+    if preset is not None and preset != r['preset']:
+        r['preset'], r['config'] = preset, {}   # the recipe's model options belong to its own preset
     n_classes = getattr(dls, 'c', None) or len(dls.classes)
     size = _image_size(dls) or r['size']
     if isinstance(model_or_name, str):
@@ -362,7 +363,8 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         get_model_spec(model)   # an unknown model fails here, before any data is read
         if epochs is not None: r['epochs'] = epochs
         if size is not None: r['size'] = size
-        if preset is not None: r['preset'] = preset
+        if preset is not None and preset != r['preset']:
+            r['preset'], r['config'] = preset, {}   # the recipe's model options belong to its own preset
     set_seed(seed)
     if dls is None: dls = data_loaders(data, r, seed=seed, device=device)
     if resume and list(dls.classes) != list(ck['classes']):
