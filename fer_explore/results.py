@@ -44,13 +44,14 @@ def run_row(run_dir, command: str = '', log=None) -> dict:
     **last** epoch's valid accuracy, balanced accuracy and macro-F1 (the last, not the best: picking the best
     epoch on the valid set would flatter every model). `log`: the run's printed output, for its per-class recall."""
     from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
+    from fer_explore.core import count_params
     run_dir = Path(run_dir)
     h = run_history(run_dir)
     info = json.loads((run_dir / 'recipe.json').read_text())
     ck = load_checkpoint(run_dir / 'last.pt')
     if ck['epoch'] != len(h):
         raise ValueError(f"{run_dir}: last.pt holds {ck['epoch']} epochs but history.csv {len(h)}: unfinished or mixed run")
-    params = sum(p.numel() for p in model_from_checkpoint(ck).parameters())
+    params = count_params(model_from_checkpoint(ck))
     plan, r = info.get('plan') or {}, info['recipe']
     last = h.iloc[-1]
     return dict(model=info['model'], backbone=ck['config'].get('backbone'), seed=info['seed'],
