@@ -27,6 +27,8 @@ ABLATIONS: dict[str, dict] = {
     'wamf': dict(table='WAMF ablation', claim='wide attention (WA) and multi-scale fusion (MF) each help',
                  variants={'full': {}, 'no WA': dict(use_wa=False), 'no MF': dict(use_mf=False),
                            'neither': dict(use_wa=False, use_mf=False)}),
+    'resnet18': dict(table='reference (no paper table)', claim='none: the plain trunk the five models build on, the yardstick for every table',
+                     variants={'plain': {}}),
 }
 
 # %% ../nbs/50_ablations.ipynb #5a161c91

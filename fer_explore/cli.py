@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Train every variant of MODEL's paper ablation (fer_explore.ablations.ABLATIONS) with its demo recipe on SynthFER, "
         "for each preset and seed; rows go to DIR/ablation_MODEL.csv as they finish (a rerun skips finished runs), "
         "then the table of means, spreads and differences to the full model is printed."))
-    a.add_argument('model', help="dan, daf_mhsca, cf_dan, dsan or wamf")
+    a.add_argument('model', help="dan, daf_mhsca, cf_dan, dsan or wamf; resnet18 trains the plain reference")
     a.add_argument('--presets', nargs='+', default=['default'], choices=('easy', 'default', 'hard'), help="SynthFER presets (default: default)")
     a.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
     a.add_argument('--set', nargs='*', type=_kv, default=[], metavar='K=V', dest='overrides', help="recipe fields, e.g. epochs=3")

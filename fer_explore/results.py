@@ -88,17 +88,13 @@ def budget_command(model: str, seed: int, data, out, minutes: float = 20, recipe
 def run_commands(commands: list[str], lanes: int = 2, log_dir=None) -> list[int]:
     """Run `fer-explore ...` command lines `lanes` at a time (separate processes; give each `--threads 1` so that
     `lanes` runs fill `lanes` cores), each with its own log in `log_dir`; returns their exit codes."""
-    import shlex, subprocess, sys, time, os
-    procs, codes, todo = {}, {}, list(enumerate(commands))
+    import os, shlex, subprocess, sys
+    from concurrent.futures import ThreadPoolExecutor
     log_dir = Path(log_dir or '.'); log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
-    while todo or procs:
-        while todo and len(procs) < lanes:
-            i, c = todo.pop(0)
-            argv = shlex.split(c)
-            if argv[0] == 'fer-explore': argv = [sys.executable, '-m', 'fer_explore.cli', *argv[1:]]
-            procs[i] = subprocess.Popen(argv, stdout=open(log_dir / f'run{i:02d}.log', 'w'), stderr=subprocess.STDOUT, env=env)
-        for i, p in list(procs.items()):
-            if p.poll() is not None: codes[i] = p.returncode; del procs[i]
-        time.sleep(1)
-    return [codes[i] for i in range(len(commands))]
+    def run_one(i, command):
+        argv = shlex.split(command)
+        if argv[0] == 'fer-explore': argv = [sys.executable, '-m', 'fer_explore.cli', *argv[1:]]
+        with open(log_dir / f'run{i:02d}.log', 'w') as log:
+            return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+    with ThreadPoolExecutor(lanes) as pool: return list(pool.map(run_one, range(len(commands)), commands))
