@@ -193,17 +193,16 @@ def cmd_train(args) -> int:
     from fer_explore.learner import SYNTH_SOURCES
     if args.data not in SYNTH_SOURCES and not Path(args.data).exists():
         raise UsageError(f"data {args.data!r}: no such file or folder (and not a SynthFER preset {list(SYNTH_SOURCES)})")
-    from fer_explore.recipes import get_recipe
+    from fer_explore.recipes import get_recipe, with_preset
     recipe = args.recipe or ('synthfer' if args.data in SYNTH_SOURCES else 'fer2013_cpu')
     overrides = dict(args.overrides)
     try: r = get_recipe(recipe, **overrides)
     except (KeyError, ValueError) as e: raise UsageError(_one_line(e)) from None
     args.model = args.model or r['model']   # a recipe that names its model (fer2013_cpu) trains it
     if not args.model: raise UsageError(f"train needs --model NAME (recipe {recipe!r} names none), or --resume DIR")
-    preset = args.preset or r['preset']
+    preset = with_preset(r, args.preset)['preset']
     size = args.size or r['size']
-    recipe_config = r['config'] if preset == r['preset'] else {}   # the recipe's model options belong to its own preset
-    _check_model_size(args.model, preset, size, {**recipe_config, **dict(args.config)})
+    _check_model_size(args.model, preset, size, {**r['config'], **dict(args.config)})
     from fer_explore.learner import train
     learn = train(args.model, data=args.data, out=args.out, recipe=recipe, preset=preset, config=dict(args.config),
                   size=size, epochs=args.epochs, seed=args.seed, fp16=args.fp16, cbs=_stop_cbs(args),

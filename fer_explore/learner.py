@@ -22,7 +22,7 @@ from fastcore.basics import patch
 from fastcore.foundation import L
 
 from .core import FEROutput, set_seed, count_params, get_model_spec, create_model
-from .recipes import get_recipe, recipe_for, lr_factor
+from .recipes import get_recipe, recipe_for, lr_factor, with_preset
 from .callbacks import (FEROutputCallback, FERLossFunc, NaNStopCallback, RecipeScheduler, EpochSeedCallback,
                                    PerClassRecall, TrainedEpochFlag, CSVHistory, fer_metrics, confusion_matrix,
                                    classification_metrics)
@@ -130,8 +130,7 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
     from fer_explore.models import create_model_and_loss, feature_dim
     from fer_explore.losses import paper_loss
     r = get_recipe(recipe, **overrides)
-    if preset is not None and preset != r['preset']:
-        r['preset'], r['config'] = preset, {}   # the recipe's model options belong to its own preset
+    with_preset(r, preset)
     n_classes = getattr(dls, 'c', None) or len(dls.classes)
     size = _image_size(dls) or r['size']
     if isinstance(model_or_name, str):
@@ -363,8 +362,7 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         get_model_spec(model)   # an unknown model fails here, before any data is read
         if epochs is not None: r['epochs'] = epochs
         if size is not None: r['size'] = size
-        if preset is not None and preset != r['preset']:
-            r['preset'], r['config'] = preset, {}   # the recipe's model options belong to its own preset
+        with_preset(r, preset)
     set_seed(seed)
     if dls is None: dls = data_loaders(data, r, seed=seed, device=device)
     if resume and list(dls.classes) != list(ck['classes']):

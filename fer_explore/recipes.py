@@ -7,8 +7,8 @@ from __future__ import annotations
 import copy, math
 
 # %% auto #0
-__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'recipe_for', 'demo_recipe',
-           'demo_config', 'lr_factor']
+__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'with_preset', 'recipe_for',
+           'demo_recipe', 'demo_config', 'lr_factor']
 
 # %% ../nbs/30_recipes.ipynb #ca2868dc
 _BASE = dict(model=None, data='', preset='paper', config={}, size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
@@ -115,6 +115,12 @@ def get_recipe(recipe: str | dict | None = 'synthfer', **overrides) -> dict:
     if r['schedule'] not in SCHEDULES: raise ValueError(f"unknown schedule {r['schedule']!r}; schedules: {SCHEDULES}")
     if r['opt'] not in OPTIMIZERS: raise ValueError(f"unknown optimiser {r['opt']!r}; optimisers: {OPTIMIZERS}")
     return r
+
+def with_preset(recipe: dict, preset: str | None) -> dict:
+    """`recipe` (changed in place and returned) for a model built at `preset`. A recipe's model options (`config`)
+    belong to its own preset, so another preset drops them; `None` keeps both."""
+    if preset is not None and preset != recipe['preset']: recipe['preset'], recipe['config'] = preset, {}
+    return recipe
 
 def recipe_for(model: str) -> str:
     "The name of `model`'s paper recipe (RAF-DB where a paper has several); 'synthfer' for models without one."
