@@ -17,9 +17,10 @@ class UsageError(Exception):
     "A user's mistake on the command line; printed as one line, exit status 2."
 
 def _kv(s: str):
-    "`key=value` -> (key, value), the value read as JSON when it parses (numbers, true/false, lists), else a string."
+    "`key=value` -> (key, value), the value read as JSON when it parses (numbers, true/false, lists) or as Python's True/False/None, else a string."
     if '=' not in s: raise argparse.ArgumentTypeError(f"expected key=value, got {s!r}")
     k, v = s.split('=', 1)
+    if v in ('True', 'False', 'None'): return k.strip(), {'True': True, 'False': False, 'None': None}[v]
     try: v = json.loads(v)
     except ValueError: pass
     return k.strip(), v
@@ -166,10 +167,10 @@ def _check_model_size(name: str, preset: str | None, size: int, config: dict):
     import inspect
     cfg = dict(config)
     if 'input_size' in inspect.signature(spec.builder).parameters: cfg.setdefault('input_size', size)
+    try: m = create_model(name, preset=preset, **cfg).eval()
+    except (TypeError, ValueError) as e: raise UsageError(_one_line(e)) from None   # an unknown option, a bad value
     try:
-        m = create_model(name, preset=preset, **cfg).eval()
         with torch.no_grad(): m(torch.zeros(2, 3, size, size))
-    except TypeError as e: raise UsageError(_one_line(e)) from None
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"model {name!r} ({preset or 'default'} preset) cannot take {size}-px images: {_one_line(e)}") from None
 

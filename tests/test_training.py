@@ -121,7 +121,9 @@ def test_checkpoint_refusals_and_bad_arguments_are_one_line(runs, tmp_path):
              (['train', '--model', 'danx', '--out', 'x'], ['danx']),
              (['train', '--model', 'dan', '--data', tmp_path / 'no_such_folder', '--out', 'x'], ['no such file or folder']),
              (['train', '--model', 'daf_mhsca', '--config', 'input_size=64', '--size', '48', '--out', 'x'],
-              ['cannot take 48-px images'])]
+              ['cannot take 48-px images']),
+             (['train', '--model', 'daf_mhsca', '--config', 'use_mhsca=off', '--out', 'x'],     # a switch is True or False
+              ['option use_mhsca must be True or False', "'off'"])]
     results = cli_many(*[argv for argv, _ in cases], cwd=tmp_path)
     for (argv, needles), (rc, out, err) in zip(cases, results):
         one_line_error(rc, err, *needles)
