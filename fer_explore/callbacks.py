@@ -95,7 +95,8 @@ def fer_metrics() -> list:
     return [ConfusionMetric('accuracy'), ConfusionMetric('balanced_accuracy'), ConfusionMetric('macro_f1')]
 
 class PerClassRecall(Callback):
-    "After fitting: `learn.per_class_recall`, {class name: recall} of the last validation pass."
+    """After fitting: `learn.per_class_recall`, {class name: recall} of the last validation pass, and
+    `learn.valid_metrics`, that pass's `classification_metrics` with its class names and confusion matrix."""
     order = 70
     def __init__(self): pass
     def after_fit(self):
@@ -104,6 +105,7 @@ class PerClassRecall(Callback):
         classes = getattr(self.dls, 'classes', None) or [str(i) for i in range(m.cm.shape[0])]
         res = classification_metrics(m.cm, classes)
         self.learn.per_class_recall = {c: v['recall'] for c, v in res['per_class'].items()}
+        self.learn.valid_metrics = {**res, 'classes': list(classes), 'confusion': m.cm.long().tolist()}
 
 # %% ../nbs/31_callbacks.ipynb #d153a158
 class NaNStopCallback(TerminateOnNaNCallback):

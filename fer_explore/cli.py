@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with `fer-explore demo`. Each command has its own --help.")
     sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
     t = sub.add_parser('train', help='train a model', description=(
-        "Train a model on SOURCE and write history.csv, last.pt, best.pt and recipe.json into --out. "
+        "Train a model on SOURCE and write history.csv, last.pt, best.pt, recipe.json and valid_metrics.json into --out. "
         "Under torchrun / `accelerate launch -m fer_explore.cli train ...` it trains on several processes."))
     t.add_argument('--model', help="registered model name: dan, daf_mhsca, cf_dan, dsan, wamf, resnet18 (default: the recipe's model)")
     t.add_argument('--data', default='default', metavar='SOURCE',

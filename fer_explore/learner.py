@@ -342,7 +342,8 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
           resume: bool = False, fp16: bool = False, quiet: bool = False, device=None, dls=None, cbs=None,
           minutes: float | None = None, **overrides) -> Learner:
     """Train `model` (default: the recipe's model) on `data` and write `history.csv`, `last.pt`, `best.pt`,
-    `recipe.json` into `out`.
+    `recipe.json` and `valid_metrics.json` (the last validation pass: per-class recall, precision, F1 and the
+    confusion matrix) into `out`.
     `resume=True`: continue from `out/last.pt` (model, recipe, seed and data come from the checkpoint).
     `minutes`: plan the number of epochs so that training ends within that budget (`plan_epochs`; replaces `epochs`)."""
     out = Path(out)
@@ -392,4 +393,6 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
     if num_distrib() > 1:
         with distributed(learn): learn.fit_recipe(start_epoch=start)
     else: learn.fit_recipe(start_epoch=start)
+    if rank_distrib() == 0 and getattr(learn, 'valid_metrics', None):
+        _write_json(out / 'valid_metrics.json', learn.valid_metrics)
     return learn

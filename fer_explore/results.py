@@ -38,11 +38,18 @@ def _recall_from_log(log) -> dict:
     pairs = (p.strip().rsplit(' ', 1) for p in lines[-1].split(':', 1)[1].split(','))
     return {f'recall_{k}': float(v) for k, v in pairs}
 
+def _run_recall(run_dir: Path, log=None) -> dict:
+    "{'recall_neutral': 0.56, ...} (two decimals, as the log prints them) from `valid_metrics.json`, else from `log`."
+    f = run_dir / 'valid_metrics.json'
+    if f.exists(): return {f'recall_{c}': round(v['recall'], 2) for c, v in json.loads(f.read_text())['per_class'].items()}
+    return _recall_from_log(log) if log else {}
+
 def run_row(run_dir, command: str = '', log=None) -> dict:
     """One finished `fer-explore train` run as a row: model, backbone, seed, budget, planned epochs, training
     images per second (the plan's timing: batch size / seconds per batch), parameters, wall minutes, and the
     **last** epoch's valid accuracy, balanced accuracy and macro-F1 (the last, not the best: picking the best
-    epoch on the valid set would flatter every model). `log`: the run's printed output, for its per-class recall."""
+    epoch on the valid set would flatter every model) with its per-class recall, from the run's `valid_metrics.json`.
+    `log`: the printed output of a run made before `train` wrote that file, to read the recall from instead."""
     from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
     from fer_explore.core import count_params
     run_dir = Path(run_dir)
@@ -58,7 +65,7 @@ def run_row(run_dir, command: str = '', log=None) -> dict:
                 minutes=plan.get('minutes'), epochs=len(h),
                 train_img_s=round(r['bs'] / plan['seconds_per_batch'], 1) if plan else None,
                 params=params, wall_minutes=round(h['seconds'].sum() / 60, 1),
-                **{k: round(float(last[k]), 4) for k in METRICS}, **(_recall_from_log(log) if log else {}), command=command)
+                **{k: round(float(last[k]), 4) for k in METRICS}, **_run_recall(run_dir, log), command=command)
 
 def budget_summary(rows: pd.DataFrame, baseline: str = 'resnet18') -> pd.DataFrame:
     """Per model: seeds, mean ± sd of each metric, parameters, epochs and images/s; `Δ accuracy` is the mean
