@@ -47,9 +47,8 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
     import pandas as pd, torch
     from fer_explore.core import count_params, set_seed
     from fer_explore.recipes import demo_recipe
-    from fer_explore.data import SynthFER, fer_dataloaders
+    from fer_explore.data import SynthFER, fer_dataloaders, MemoryDataset
     from fer_explore.learner import fer_learner, evaluate_model
-    from fer_explore.cli import MemoryDataset
     if variants is None:
         if model not in ABLATIONS: raise KeyError(f"no ablation for {model!r}; ablations: {sorted(ABLATIONS)} (or pass variants=)")
         variants = ABLATIONS[model]['variants']

@@ -9,8 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['DEMO_MODELS', 'DEMO_BUDGET_S', 'DEMO_MIN_ACCURACY', 'UsageError', 'build_parser', 'main', 'cmd_train',
-           'class_index_map', 'evaluate_checkpoint', 'cmd_evaluate', 'predict_images', 'cmd_predict', 'MemoryDataset',
-           'run_demo', 'cmd_demo', 'cmd_ablate', 'cmd_explore']
+           'class_index_map', 'evaluate_checkpoint', 'cmd_evaluate', 'predict_images', 'cmd_predict', 'run_demo',
+           'cmd_demo', 'cmd_ablate', 'cmd_explore']
 
 # %% ../nbs/34_cli.ipynb #3713b40d
 class UsageError(Exception):
@@ -351,18 +351,6 @@ def cmd_predict(args) -> int:
 # %% ../nbs/34_cli.ipynb #cb7b787d
 DEMO_BUDGET_S, DEMO_MIN_ACCURACY = 600, 0.85
 
-class MemoryDataset:
-    "`(image, label)` items of a data set, drawn once and kept in memory (`labels`, `classes`, `size` and SynthFER's `masks` kept too)."
-    def __init__(self, ds):
-        import torch
-        items = [ds[i] for i in range(len(ds))]
-        self.x = torch.stack([it[0] for it in items]); self.y = [int(it[1]) for it in items]
-        self.masks = torch.stack([it.mask for it in items]) if hasattr(items[0], 'mask') else None   # SynthFER's regions
-        self.classes, self.size = list(ds.classes), getattr(ds, 'size', None)
-        self.labels = self.y
-    def __len__(self): return len(self.y)
-    def __getitem__(self, i): return self.x[i], self.y[i]
-
 def _fmt_s(s: float) -> str: return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"
 
 _DEMO_DATA = None   # (train, valid, test) MemoryDatasets, shared with forked workers
@@ -441,7 +429,7 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
     import multiprocessing as mp
     import torch
     from fer_explore.core import get_model_spec
-    from fer_explore.data import SynthFER
+    from fer_explore.data import SynthFER, MemoryDataset
     from fer_explore.recipes import demo_recipe
     for m in models: get_model_spec(m)    # an unknown name fails before any training
     import matplotlib; matplotlib.use('Agg')

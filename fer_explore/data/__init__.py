@@ -7,8 +7,8 @@ __all__ = ['IMAGE_EXTS', 'image_to_array', 'load_image', 'check_image', 'FORMATS
            'read_fer2013_csv', 'ferplus_target', 'read_ferplus', 'read_rafdb', 'read_affectnet_csv',
            'read_affectnet_folder', 'subject_of', 'split_dataset', 'read_jaffe', 'read_ckplus', 'read_sfew',
            'detect_format', 'load_fer_dataset', 'AUGMENT_PRESETS', 'SYNTH_PRESETS', 'augment_transforms',
-           'TransformDataset', 'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'FaceBox',
-           'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces', 'align_crop', 'crop_faces',
+           'TransformDataset', 'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'MemoryDataset',
+           'FaceBox', 'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces', 'align_crop', 'crop_faces',
            'to_rgb_uint8', 'SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions']
 
 # %% ../../nbs/04_data_api.ipynb #ff5d1ab4
@@ -18,7 +18,7 @@ _all_ = ['IMAGE_EXTS', 'image_to_array', 'load_image', 'check_image', 'FORMATS',
          'read_fer2013_csv', 'ferplus_target', 'read_ferplus', 'read_rafdb', 'read_affectnet_csv',
          'read_affectnet_folder', 'subject_of', 'split_dataset', 'read_jaffe', 'read_ckplus', 'read_sfew',
          'detect_format', 'load_fer_dataset', 'AUGMENT_PRESETS', 'SYNTH_PRESETS', 'augment_transforms',
-         'TransformDataset', 'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'FaceBox',
+         'TransformDataset', 'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'MemoryDataset', 'FaceBox',
          'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces', 'align_crop', 'crop_faces',
          'to_rgb_uint8', 'SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions']
 
@@ -29,7 +29,7 @@ _SOURCES = {  # module of fer_explore.data -> the names it gives the package
                 'subject_of', 'split_dataset', 'read_jaffe', 'read_ckplus', 'read_sfew',
                 'detect_format', 'load_fer_dataset'),
     'loaders': ('AUGMENT_PRESETS', 'SYNTH_PRESETS', 'augment_transforms', 'TransformDataset',
-                'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict'),
+                'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'MemoryDataset'),
     'faces': ('FaceBox', 'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces',
               'align_crop', 'crop_faces', 'to_rgb_uint8'),
     'synthetic': ('SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions'),

@@ -21,7 +21,7 @@ from .readers import _split_name, load_fer_dataset, split_dataset
 
 # %% auto #0
 __all__ = ['AUGMENT_PRESETS', 'SYNTH_PRESETS', 'augment_transforms', 'TransformDataset', 'dataset_labels', 'BalancedDL',
-           'fer_dataloaders', 'tta_predict']
+           'fer_dataloaders', 'tta_predict', 'MemoryDataset']
 
 # %% ../../nbs/04_loaders.ipynb #a6b76bec
 def augment_transforms(preset: str | None, size: int):
@@ -206,3 +206,15 @@ def tta_predict(model, dl, average: str = 'probs', device=None):
         p = logits.softmax(-1).mean(1) if average == 'probs' else logits.mean(1).softmax(-1)
         ps.append(p.cpu()); ys.append(torch.as_tensor(y).cpu())
     return torch.cat(ps), torch.cat(ys)
+
+# %% ../../nbs/04_loaders.ipynb #7f5bdade
+class MemoryDataset:
+    "`(image, label)` items of a data set, drawn once and kept in memory (`labels`, `classes`, `size` and SynthFER's `masks` kept too)."
+    def __init__(self, ds):
+        items = [ds[i] for i in range(len(ds))]
+        self.x = torch.stack([it[0] for it in items]); self.y = [int(it[1]) for it in items]
+        self.masks = torch.stack([it.mask for it in items]) if hasattr(items[0], 'mask') else None   # SynthFER's regions
+        self.classes, self.size = list(ds.classes), getattr(ds, 'size', None)
+        self.labels = self.y
+    def __len__(self): return len(self.y)
+    def __getitem__(self, i): return self.x[i], self.y[i]
