@@ -17,9 +17,9 @@ from fastai.learner import Metric
 from .core import FEROutput, set_seed
 
 # %% auto #0
-__all__ = ['FEROutputCallback', 'FERLossFunc', 'confusion_matrix', 'classification_metrics', 'ConfusionMetric', 'fer_metrics',
-           'PerClassRecall', 'NaNStopCallback', 'RecipeScheduler', 'EpochSeedCallback', 'TrainedEpochFlag',
-           'CSVHistory']
+__all__ = ['FEROutputCallback', 'FERLossFunc', 'confusion_matrix', 'classification_metrics', 'confusion_report',
+           'ConfusionMetric', 'fer_metrics', 'PerClassRecall', 'NaNStopCallback', 'RecipeScheduler',
+           'EpochSeedCallback', 'TrainedEpochFlag', 'CSVHistory']
 
 # %% ../nbs/31_callbacks.ipynb #028aac5a
 class FEROutputCallback(Callback):
@@ -74,6 +74,11 @@ def classification_metrics(cm, classes=None) -> dict:
                 per_class={c: dict(recall=float(recall[i]), precision=float(precision[i]), f1=float(f1[i]),
                                    support=int(support[i])) for i, c in enumerate(classes)})
 
+def confusion_report(cm, classes) -> dict:
+    "`classification_metrics` with the images counted (`n`), the class names and the `confusion` matrix (a nested list): what `metrics.json` and `valid_metrics.json` hold."
+    cm = torch.as_tensor(cm).long()
+    return {**classification_metrics(cm, classes), 'n': int(cm.sum()), 'classes': list(classes), 'confusion': cm.tolist()}
+
 # %% ../nbs/31_callbacks.ipynb #61c69536
 class ConfusionMetric(Metric):
     "A fastai metric computed from the confusion matrix of a whole validation pass (`key`: a `classification_metrics` entry)."
@@ -96,16 +101,15 @@ def fer_metrics() -> list:
 
 class PerClassRecall(Callback):
     """After fitting: `learn.per_class_recall`, {class name: recall} of the last validation pass, and
-    `learn.valid_metrics`, that pass's `classification_metrics` with its class names and confusion matrix."""
+    `learn.valid_metrics`, that pass's `confusion_report`."""
     order = 70
     def __init__(self): pass
     def after_fit(self):
         m = next((m for m in self.learn.metrics if isinstance(m, ConfusionMetric) and m.cm is not None), None)
         if m is None: return
         classes = getattr(self.dls, 'classes', None) or [str(i) for i in range(m.cm.shape[0])]
-        res = classification_metrics(m.cm, classes)
+        self.learn.valid_metrics = res = confusion_report(m.cm, classes)
         self.learn.per_class_recall = {c: v['recall'] for c, v in res['per_class'].items()}
-        self.learn.valid_metrics = {**res, 'classes': list(classes), 'confusion': m.cm.long().tolist()}
 
 # %% ../nbs/31_callbacks.ipynb #d153a158
 class NaNStopCallback(TerminateOnNaNCallback):

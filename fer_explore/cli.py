@@ -250,7 +250,7 @@ def evaluate_checkpoint(checkpoint, data, out, split: str = 'test', tta: bool = 
     from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
     from fer_explore.data import fer_dataloaders
     from fer_explore.learner import predict_logits, plot_confusion
-    from fer_explore.callbacks import confusion_matrix, classification_metrics
+    from fer_explore.callbacks import confusion_matrix, confusion_report
     ck = load_checkpoint(checkpoint)
     model = model_from_checkpoint(ck)
     size = int((ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 64)
@@ -261,8 +261,7 @@ def evaluate_checkpoint(checkpoint, data, out, split: str = 'test', tta: bool = 
     logits, y = predict_logits(model, dls.tta if tta else dls.valid, device='cpu', tta=tta)
     logits = logits[:, idx]   # the checkpoint's columns in the data set's class order
     cm = confusion_matrix(logits.argmax(-1), y, len(classes))
-    res = {**classification_metrics(cm, classes), 'n': int(len(y)), 'classes': classes, 'confusion': cm.tolist(),
-           'checkpoint': str(checkpoint), 'model': ck['model_name'], 'data': str(data), 'split': split, 'tta': tta}
+    res = {**confusion_report(cm, classes), 'checkpoint': str(checkpoint), 'model': ck['model_name'], 'data': str(data), 'split': split, 'tta': tta}
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     (out / 'metrics.json').write_text(json.dumps(res, indent=1))
     import matplotlib; matplotlib.use('Agg')

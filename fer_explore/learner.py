@@ -25,7 +25,7 @@ from .core import FEROutput, set_seed, count_params, get_model_spec, create_mode
 from .recipes import get_recipe, recipe_for, lr_factor, with_preset
 from .callbacks import (FEROutputCallback, FERLossFunc, NaNStopCallback, RecipeScheduler, EpochSeedCallback,
                                    PerClassRecall, TrainedEpochFlag, CSVHistory, fer_metrics, confusion_matrix,
-                                   classification_metrics)
+                                   classification_metrics, confusion_report)
 from .checkpoint import CheckpointCallback, load_checkpoint, CheckpointError
 
 # %% auto #0
@@ -225,10 +225,10 @@ def predict_logits(model: nn.Module, dl, device=None, tta: bool = False):
     return torch.cat(outs), torch.cat(ys)
 
 def evaluate_model(model: nn.Module, dl, classes, device=None, tta: bool = False) -> dict:
-    "Metrics (`classification_metrics`) and `confusion` (a nested list) of `model` on `dl`."
+    "The `confusion_report` (metrics, `n`, class names, `confusion`) of `model` on `dl`."
     logits, y = predict_logits(model, dl, device, tta)
     cm = confusion_matrix(logits.argmax(-1), y, len(classes))
-    return {**classification_metrics(cm, classes), 'n': int(len(y)), 'classes': list(classes), 'confusion': cm.tolist()}
+    return confusion_report(cm, classes)
 
 def plot_confusion(cm, classes, title: str = '', ax=None):
     "Row-normalised confusion matrix (rows: true class) with counts in the cells; returns the figure."
