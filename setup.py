@@ -31,6 +31,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_namespace_packages(include=['fer_explore', 'fer_explore.*']),
     include_package_data=True,
+    package_data={cfg['lib_name']: cfg.get('package_data', '').split()},   # the shipped real-face models (settings.ini)
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + cfg['min_python'],

@@ -8,7 +8,7 @@ import json, os, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'ablate', 'full_variant', 'ablation_summary']
+__all__ = ['ABLATIONS', 'ablate', 'full_variant', 'min_detectable_effect', 'ablation_summary', 'versus_baseline']
 
 # %% ../nbs/50_ablations.ipynb #85d878d9
 ABLATIONS: dict[str, dict] = {
@@ -18,7 +18,10 @@ ABLATIONS: dict[str, dict] = {
                                 'none (trunk only)': dict(use_afc=False, use_daf=False, use_mhsca=False)}),
     'dan': dict(table='DAN Table 5', claim='more attention heads help, up to 4',
                 variants={'1 head': dict(num_heads=1), '2 heads': dict(num_heads=2), '4 heads (full)': dict(num_heads=4),
-                          '8 heads': dict(num_heads=8)}),
+                          '8 heads': dict(num_heads=8),
+                          # the loss, not the architecture: DAN's affinity (centre) term off, and no warm-up of the auxiliary terms
+                          'no affinity loss': dict(recipe=dict(loss_kw=dict(lambda_af=0.0))),
+                          'no aux warm-up': dict(recipe=dict(aux_warmup=0.0))}),
     'cf_dan': dict(table='CF-DAN Tables 3-4', claim='cross fusion beats dual, spatial-only and channel-only attention; PCP beats sigmoid in the ILM',
                    variants={'full (cross, PCP)': {}, 'dual': dict(attention='dual'), 'spatial only': dict(attention='spatial'),
                              'channel only': dict(attention='channel'), 'sigmoid ILM': dict(activation='sigmoid')}),
@@ -39,21 +42,40 @@ def _runs_done(csv) -> set:
     df = pd.read_csv(csv)
     return set(zip(df['preset'], df['variant'], df['seed'].astype(int)))
 
+def _grid(model, size: int) -> tuple[int, int]:
+    "The spatial size of `model`'s trunk output for `size`-px faces (the grid its attention maps live on)."
+    from fer_explore.modules.backbone import feature_map_size
+    return feature_map_size(model.backbone, size) if hasattr(model, 'backbone') else (0, 0)
+
+def _variant_recipe(r: dict, changes: dict | None) -> dict:
+    "The recipe `r` with a variant's own recipe fields; its `loss_kw` is merged into the recipe's, not put in its place."
+    if not changes: return r
+    from fer_explore.recipes import get_recipe
+    changes = dict(changes)
+    if 'loss_kw' in changes: changes['loss_kw'] = {**r['loss_kw'], **changes['loss_kw']}
+    return get_recipe(r, **changes)
+
 def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('default',), csv=None, n_test: int = 700,
-           threads: int | None = None, quiet: bool = False, **overrides):
-    """Train every variant of `model` (`ABLATIONS[model]['variants']` or `variants`: {name: model options}) on each
-    SynthFER preset in `presets` with each seed, evaluate it on the preset's test split and return one row per run
-    (a DataFrame). Rows go to `csv` as they finish; runs already in `csv` are skipped. `overrides`: recipe fields."""
+           threads: int | None = None, quiet: bool = False, device=None, save_dir=None, **overrides):
+    """Train every variant of `model` (`ABLATIONS[model]['variants']` or `variants`: {name: model options, and
+    optionally `recipe`: recipe fields that variant changes, e.g. its loss weights}) on each SynthFER preset in `presets`
+    with each seed, evaluate it on the preset's test split and return one row per run (a DataFrame). Rows go to `csv` as
+    they finish; runs already in `csv` are skipped. `overrides`: recipe fields for every variant. `device`: where to
+    train (default: the GPU when there is one). `save_dir`: keep the full variant's trained model there as a checkpoint,
+    `{model}-{preset}-s{seed}.pt` (the localisation study loads those)."""
     import pandas as pd, torch
-    from fer_explore.core import count_params, set_seed
-    from fer_explore.recipes import demo_recipe
+    from fer_explore.core import count_params, set_seed, default_device
+    from fer_explore.recipes import get_recipe
     from fer_explore.data import SynthFER, fer_dataloaders, MemoryDataset
     from fer_explore.learner import fer_learner, evaluate_model
     if variants is None:
         if model not in ABLATIONS: raise KeyError(f"no ablation for {model!r}; ablations: {sorted(ABLATIONS)} (or pass variants=)")
         variants = ABLATIONS[model]['variants']
     if threads: torch.set_num_threads(threads)
-    r = demo_recipe(model, **overrides)
+    device = default_device() if device is None else torch.device(device)
+    from fer_explore.core import get_model_spec
+    get_model_spec(model)   # an unknown model fails here
+    r = get_recipe('ablation', **overrides)   # one recipe for every model: the paper losses are the only difference
     size = min(max(r['size'], 48), 112)
     done, rows = _runs_done(csv), []
     for preset in presets:
@@ -62,17 +84,24 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
             if not todo: continue
             train, valid, test = (MemoryDataset(SynthFER(preset, s, n=n, size=size, seed=seed))
                                   for s, n in (('train', r['n_train']), ('valid', r['n_valid']), ('test', n_test)))
-            test_dl = fer_dataloaders((train, test), size=size, bs=256, seed=seed, device='cpu').valid
+            test_dl = fer_dataloaders((train, test), size=size, bs=256, seed=seed, device=device).valid
             for v in todo:   # a run depends on its seed only, never on the runs before it:
+                config = dict(variants[v]); rv = _variant_recipe(r, config.pop('recipe', None))
                 set_seed(seed)   # the initial weights (fer_learner leaves the global random state as it finds it)
-                dls = fer_dataloaders((train, valid), size=size, bs=r['bs'], seed=seed, device='cpu')   # and fresh loaders
-                learn = fer_learner(model, dls, r, config=variants[v], seed=seed, quiet=True)
+                dls = fer_dataloaders((train, valid), size=size, bs=rv['bs'], seed=seed, device=device)   # and fresh loaders
+                learn = fer_learner(model, dls, rv, config=config, seed=seed, quiet=True)
                 t = time.time(); learn.fit_recipe(); secs = time.time() - t
                 res = evaluate_model(learn.model, test_dl, test.classes)
                 row = dict(model=model, preset=preset, variant=v, seed=int(seed), test_accuracy=round(res['accuracy'], 4),
                            balanced_accuracy=round(res['balanced_accuracy'], 4), macro_f1=round(res['macro_f1'], 4),
-                           train_seconds=round(secs, 1), params=count_params(learn.model), epochs=r['epochs'],
-                           config=json.dumps(variants[v], sort_keys=True))
+                           train_seconds=round(secs, 1), params=count_params(learn.model), epochs=rv['epochs'],
+                           config=json.dumps(variants[v], sort_keys=True), device=device.type,
+                           grid='x'.join(map(str, _grid(learn.model, size))), recipe=rv.get('name', 'ablation'))
+                if save_dir is not None and v == full_variant(variants):
+                    from fer_explore.checkpoint import save_checkpoint
+                    save_checkpoint(Path(save_dir) / f"{model}-{preset}-s{seed}.pt", learn.model, learn.classes, rv,
+                                    rv['epochs'], learn.fer_loss, None, metrics=dict(test_accuracy=row['test_accuracy']),
+                                    seed=int(seed), data=f'SynthFER {preset}')
                 rows.append(row)
                 if csv is not None:
                     Path(csv).parent.mkdir(parents=True, exist_ok=True)
@@ -90,9 +119,18 @@ def full_variant(variants) -> str:
             if not v: return k
     return next((k for k in names if 'full' in k), names[0])
 
+def min_detectable_effect(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest true mean difference a paired comparison over `n` seeds, whose differences spread by `sd`, detects
+    with probability `power` in a two-sided t-test at level `alpha` (same unit as `sd`; NaN below two seeds)."""
+    import math
+    from scipy.stats import t
+    if n < 2 or sd != sd: return float('nan')
+    return (t.ppf(1 - alpha / 2, n - 1) + t.ppf(power, n - 1)) * sd / math.sqrt(n)
+
 def ablation_summary(df, full: str | None = None):
-    """Mean and standard deviation of test accuracy (in %) per model, preset and variant over the seeds, and the
-    seed-by-seed difference to the model's full variant (`full`, default: `full_variant`)."""
+    """Mean and standard deviation of test accuracy (in %) per model, preset and variant over the seeds, the
+    seed-by-seed difference to the model's full variant (`full`, default: `full_variant`) with its spread, and the
+    smallest difference that spread lets three (or `seeds`) seeds detect (`detectable`, `min_detectable_effect`)."""
     import pandas as pd
     out = []
     for (model, preset), g in df.groupby(['model', 'preset'], sort=False):
@@ -105,5 +143,28 @@ def ablation_summary(df, full: str | None = None):
             out.append(dict(model=model, preset=preset, variant=v, seeds=len(gv), mean=round(acc.mean(), 1),
                             std=round(acc.std(ddof=1), 1) if len(gv) > 1 else float('nan'),
                             vs_full=round(d.mean(), 1) if v != f and len(d) else 0.0 if v == f else float('nan'),
-                            vs_full_std=round(d.std(ddof=1), 1) if v != f and len(d) > 1 else float('nan')))
+                            vs_full_std=round(d.std(ddof=1), 1) if v != f and len(d) > 1 else float('nan'),
+                            detectable=round(min_detectable_effect(d.std(ddof=1), len(d)), 1) if v != f and len(d) > 1 else float('nan')))
+    return pd.DataFrame(out)
+
+def versus_baseline(df, baseline: str = 'resnet18'):
+    """Each model's full variant against `baseline` (its only variant) on the same preset and seeds: means (in %), the
+    seed-by-seed difference with its spread, the smallest difference the seeds can detect, and on how many seeds the
+    model is ahead. `df`: the rows of every model's ablation (one recipe for all, so the difference is the model's)."""
+    import pandas as pd
+    out = []
+    for preset, g in df.groupby('preset', sort=False):
+        b = g[g.model == baseline]
+        if b.empty: continue
+        base = b[b.variant == full_variant(list(b.variant.unique()))].set_index('seed')['test_accuracy']
+        for model, gm in g[g.model != baseline].groupby('model', sort=False):
+            known = ABLATIONS.get(model, {}).get('variants', {})
+            f = full_variant(known) if full_variant(known or ['?']) in set(gm.variant) else full_variant(list(gm.variant.unique()))
+            a = gm[gm.variant == f].set_index('seed')['test_accuracy']
+            d = 100 * (a - base).dropna()
+            out.append(dict(preset=preset, model=model, seeds=len(d), model_mean=round(100 * a.mean(), 1),
+                            baseline_mean=round(100 * base.mean(), 1), delta=round(d.mean(), 1),
+                            delta_std=round(d.std(ddof=1), 1) if len(d) > 1 else float('nan'),
+                            detectable=round(min_detectable_effect(d.std(ddof=1), len(d)), 1) if len(d) > 1 else float('nan'),
+                            ahead_on=f"{int((d > 0).sum())} of {len(d)}"))
     return pd.DataFrame(out)

@@ -131,14 +131,17 @@ class NaNStopCallback(TerminateOnNaNCallback):
 
 # %% ../nbs/31_callbacks.ipynb #84fbc4d4
 class RecipeScheduler(Callback):
-    "Before each batch: group g's lr = `base_lrs[g] * lr_factor(recipe, epoch + iter/n_iter)`."
+    """Before each batch: group g's lr = `base_lrs[g] * lr_factor(recipe, epoch + iter/n_iter)`, and the loss's
+    `aux_scale` = `aux_factor(recipe, ...)` (the auxiliary loss terms ramped in over the recipe's `aux_warmup`)."""
     order = 5
     def __init__(self, recipe: dict, base_lrs): self.recipe, self.base_lrs = recipe, list(base_lrs)
     def before_batch(self):
         if not self.training or hasattr(self.learn, 'lr_finder'): return
-        from fer_explore.recipes import lr_factor
-        f = lr_factor(self.recipe, self.epoch + self.iter / max(self.n_iter, 1))
-        self.opt.set_hyper('lr', [lr * f for lr in self.base_lrs])
+        from fer_explore.recipes import lr_factor, aux_factor
+        pos = self.epoch + self.iter / max(self.n_iter, 1)
+        self.opt.set_hyper('lr', [lr * lr_factor(self.recipe, pos) for lr in self.base_lrs])
+        loss = getattr(self.learn, 'fer_loss', None)
+        if loss is not None: loss.aux_scale = aux_factor(self.recipe, pos)
 
 class EpochSeedCallback(Callback):
     "Before each epoch: seed everything (and the train loader's shuffler) from `(seed, epoch)`."

@@ -8,9 +8,9 @@ import argparse, json, os, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEMO_MODELS', 'DEMO_BUDGET_S', 'DEMO_MIN_ACCURACY', 'UsageError', 'build_parser', 'main', 'cmd_train',
-           'class_index_map', 'evaluate_checkpoint', 'cmd_evaluate', 'predict_images', 'cmd_predict', 'run_demo',
-           'cmd_demo', 'cmd_ablate', 'cmd_explore']
+__all__ = ['DEMO_MODELS', 'MIN_FACE_PX', 'DEMO_BUDGET_S', 'DEMO_MIN_ACCURACY', 'UsageError', 'build_parser', 'main', 'cmd_train',
+           'class_index_map', 'resolve_checkpoint', 'split_logits', 'evaluate_checkpoint', 'cmd_evaluate', 'read_photo',
+           'face_inputs', 'predict_images', 'cmd_predict', 'run_demo', 'cmd_demo', 'cmd_ablate', 'cmd_explore']
 
 # %% ../nbs/34_cli.ipynb #3713b40d
 class UsageError(Exception):
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser('evaluate', help='evaluate a checkpoint', description=(
         "Evaluate CHECKPOINT on a split of SOURCE: metrics.json, confusion.png and per_class.csv in --out. "
         "Classes are matched by name, whatever order the data set lists them in."))
-    e.add_argument('checkpoint')
+    e.add_argument('checkpoint', help="a checkpoint file, or a shipped real-face model's name (fer2013_resnet18, ...)")
     e.add_argument('--data', required=True, metavar='SOURCE')
     e.add_argument('--split', default='test', help="split to evaluate (default: test)")
     e.add_argument('--tta', action='store_true', help="ten-crop test-time augmentation")
@@ -92,11 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--out', required=True, metavar='DIR')
     e.set_defaults(func=cmd_evaluate)
     pr = sub.add_parser('predict', help='classify the faces in photos', description=(
-        "Find faces (OpenCV Haar cascade), crop, classify; print a table of class probabilities."))
-    pr.add_argument('checkpoint')
+        "Find faces (OpenCV Haar cascade), crop, classify; print a table of class probabilities. Without CHECKPOINT the "
+        "package's default real-face model (trained on FER2013, shipped with it: `python -m fer_explore.zoo list`) classifies them."))
+    pr.add_argument('checkpoint', nargs='?', metavar='CHECKPOINT',
+                    help="a checkpoint file, or a shipped real-face model's name (default: the shipped default model)")
     pr.add_argument('images', metavar='IMAGE_OR_FOLDER')
     pr.add_argument('--out', metavar='DIR', help="write annotated photos and predictions.csv here")
     pr.add_argument('--whole', action='store_true', help="classify whole images (already cropped faces), no detection")
+    pr.add_argument('--min-face', type=_positive, default=None, metavar='PX', dest='min_face',
+                    help="the smallest face read, in px of its box side (default: 32; smaller faces are an error)")
     pr.set_defaults(func=cmd_predict)
     d = sub.add_parser('demo', help='train every model on SynthFER and write a report', description=(
         "Train the small configuration of every model on SynthFER 'default', evaluate each on its test split, "
@@ -121,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Serve the attention explorer (Voila, 127.0.0.1 only) on CHECKPOINT or --model and print its address; "
         "--lab opens the step-by-step notebooks in JupyterLab instead. Ctrl-C stops it."))
     x.add_argument('checkpoint', nargs='?', help="a checkpoint written by `fer-explore train` (default: --model)")
-    x.add_argument('--model', default='dan', help="registered model to show when no CHECKPOINT is given (default: dan)")
+    x.add_argument('--model', default='dan', help="registered model (SynthFER-trained, from the model cache) or shipped real-face "
+                   "model (fer2013_resnet18, ...) to show when no CHECKPOINT is given (default: dan)")
     x.add_argument('--untrained', action='store_true', help="show --model untrained (default: its trained weights from the model cache when there)")
     x.add_argument('--port', type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     x.add_argument('--lab', action='store_true', help="open the step-by-step notebooks in JupyterLab instead")
@@ -228,14 +233,14 @@ def class_index_map(ck_classes, data_classes) -> list[int]:
         idx.append(ck.index(canon(c)))
     return idx
 
-def _eval_dataset(data: str, split: str, size: int, n: int, n_classes: int):
+def _eval_dataset(data: str, split: str, size: int, n: int, n_classes: int, channels: int = 3):
     from fer_explore.learner import SYNTH_SOURCES
     if data in SYNTH_SOURCES:
         from fer_explore.data import SynthFER
         return SynthFER(data, split=split, n=n, size=min(max(size, 48), 112), n_classes=min(max(n_classes, 7), 8))
     if not Path(data).exists(): raise UsageError(f"data {data!r}: no such file or folder (and not a SynthFER preset {list(SYNTH_SOURCES)})")
     from fer_explore.data import load_fer_dataset
-    ds = load_fer_dataset(data, size=size)
+    ds = load_fer_dataset(data, size=size, channels=channels)
     names = set(getattr(ds, 'splits', None) if getattr(ds, 'splits', None) is not None else [])
     if names:
         from fer_explore.data.readers import _split_name
@@ -244,22 +249,45 @@ def _eval_dataset(data: str, split: str, size: int, n: int, n_classes: int):
         ds = ds.split(want)
     return ds
 
-def evaluate_checkpoint(checkpoint, data, out, split: str = 'test', tta: bool = False, n: int = 700, bs: int = 128) -> dict:
-    "Evaluate a checkpoint on `data`: writes `metrics.json`, `confusion.png`, `per_class.csv` into `out`; returns the metrics."
-    import torch
-    from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
+def resolve_checkpoint(checkpoint=None):
+    """The checkpoint file a command reads: `checkpoint` itself when it is a file (or not a shipped model's name), the shipped
+    real-face model of that name (`fer_explore.zoo.real_face_models()`), or with None the default shipped one."""
+    from fer_explore.zoo import real_face_checkpoint, real_face_cards
+    if checkpoint is None: return real_face_checkpoint()
+    p = Path(checkpoint)
+    if p.exists(): return p
+    cards = real_face_cards()
+    if str(checkpoint) in cards: return real_face_checkpoint(str(checkpoint))
+    if p.suffix or len(p.parts) > 1: return p   # a path: `load_checkpoint` says what is wrong with it
+    raise UsageError(f"{checkpoint!r} is neither a checkpoint file nor a shipped real-face model "
+                     f"(shipped: {', '.join(cards) or 'none'})")
+
+def split_logits(model, classes, size: int, data, split: str = 'test', tta: bool = False, n: int = 700, bs: int = 128,
+                 grey: bool = False):
+    """`(logits, targets, data classes)` of `model` (whose outputs are `classes`) on `split` of `data` at `size` px: logits
+    [N, data classes] with the model's columns matched to the data set's classes by name; `tta`: ten-crop averages;
+    `grey`: the images made grey first (for a model trained on grey faces)."""
     from fer_explore.data import fer_dataloaders
-    from fer_explore.learner import predict_logits, plot_confusion
+    from fer_explore.learner import predict_logits
+    ds = _eval_dataset(str(data), split, size, n, len(classes), channels=1 if grey else 3)
+    data_classes = list(ds.classes)
+    idx = class_index_map(classes, data_classes)
+    dls = fer_dataloaders((ds, ds), size=size, bs=bs, tta=tta, device='cpu')   # 3 channels: a grey image is repeated
+    logits, y = predict_logits(model, dls.tta if tta else dls.valid, device='cpu', tta=tta)
+    return logits[:, idx], y, data_classes   # the checkpoint's columns in the data set's class order
+
+def evaluate_checkpoint(checkpoint, data, out, split: str = 'test', tta: bool = False, n: int = 700, bs: int = 128) -> dict:
+    """Evaluate a checkpoint (a file, or a shipped real-face model's name) on `data`: writes `metrics.json`, `confusion.png`,
+    `per_class.csv` into `out`; returns the metrics. A model trained on grey faces sees the images grey."""
+    from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
+    from fer_explore.learner import plot_confusion
     from fer_explore.callbacks import confusion_matrix, confusion_report
+    from fer_explore.zoo import checkpoint_is_grey
+    checkpoint = resolve_checkpoint(checkpoint)
     ck = load_checkpoint(checkpoint)
     model = model_from_checkpoint(ck)
     size = int((ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 64)
-    ds = _eval_dataset(str(data), split, size, n, len(ck['classes']))
-    classes = list(ds.classes)
-    idx = class_index_map(ck['classes'], classes)
-    dls = fer_dataloaders((ds, ds), size=size, bs=bs, tta=tta, device='cpu')
-    logits, y = predict_logits(model, dls.tta if tta else dls.valid, device='cpu', tta=tta)
-    logits = logits[:, idx]   # the checkpoint's columns in the data set's class order
+    logits, y, classes = split_logits(model, ck['classes'], size, data, split, tta, n, bs, grey=checkpoint_is_grey(ck))
     cm = confusion_matrix(logits.argmax(-1), y, len(classes))
     res = {**confusion_report(cm, classes), 'checkpoint': str(checkpoint), 'model': ck['model_name'], 'data': str(data), 'split': split, 'tta': tta}
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -285,35 +313,84 @@ def cmd_evaluate(args) -> int:
     return 0
 
 # %% ../nbs/34_cli.ipynb #464eef55
-def predict_images(checkpoint, images, out=None, whole: bool = False) -> list[dict]:
-    "Classify the faces in an image or a folder of images; one dict per face (file, face, box, class, probabilities)."
+MIN_FACE_PX = 32   # smaller face boxes hold fewer pixels than a 48-px model input: `predict` refuses them (--min-face)
+
+def read_photo(path):
+    "A photo file as a uint8 RGB array [H,W,3], turned upright by its EXIF orientation (phone photos); a one-line error when it is not an image."
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    p = Path(path)
+    if not p.exists(): raise UsageError(f"{path}: no such file or folder")
+    if p.is_dir(): raise UsageError(f"{path}: is a folder, not an image file")
+    try:
+        with Image.open(p) as im: im.load(); im = ImageOps.exif_transpose(im).convert('RGB')
+    except UnidentifiedImageError: raise UsageError(f"{path}: not an image file (Pillow does not know its format)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise UsageError(f"{path}: not a readable image ({type(e).__name__}: {_one_line(e)[:120]})") from None
+    return np.asarray(im)
+
+def face_inputs(photo, size: int, grey: bool = False, min_face: int = MIN_FACE_PX, boxes=None):
+    """The faces of a photo (path or RGB array) as a model reads them: `(boxes, crops [N,3,size,size] in [0,1], small)` with
+    the faces at least `min_face` px wide, largest first, and `small` the boxes of the smaller ones (Haar cascade; `boxes`:
+    known boxes instead). `grey`: crops in grey (three equal channels), for a model trained on grey faces."""
     import warnings
+    import torch
+    from fer_explore.data import crop_faces, detect_faces
+    a = read_photo(photo) if isinstance(photo, (str, os.PathLike)) else photo
+    if boxes is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')   # "no face found" is ours to say
+            boxes = detect_faces(a)
+    small = [b for b in boxes if min(b.w, b.h) < min_face]
+    boxes = [b for b in boxes if min(b.w, b.h) >= min_face]
+    crops = crop_faces(a, size=size, boxes=boxes, channels=1 if grey else 3) if boxes else []
+    x = torch.stack(crops).expand(-1, 3, -1, -1).contiguous() if crops else torch.zeros(0, 3, size, size)
+    return boxes, x, small
+
+def predict_images(checkpoint, images, out=None, whole: bool = False, min_face: int | None = None) -> list[dict]:
+    """Classify the faces in an image or a folder of images; one dict per face (file, face, box, label, probs, note).
+    `checkpoint`: a checkpoint file, a shipped real-face model's name, or None for the default shipped real-face model
+    (`fer_explore.zoo.real_face_models()`). One image without a usable face (none found, all smaller than `min_face`
+    px, default `MIN_FACE_PX`) or that is not an image is a one-line `UsageError`; in a folder such a file gets a row with a `note`."""
+    min_face = MIN_FACE_PX if min_face is None else int(min_face)
     import torch
     from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
     from fer_explore.core import normalize
-    from fer_explore.data import crop_faces, detect_faces, load_image, IMAGE_EXTS
-    ck = load_checkpoint(checkpoint)
-    model = model_from_checkpoint(ck)
-    size = int((ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 64)
+    from fer_explore.data import load_image, IMAGE_EXTS
+    from fer_explore.zoo import checkpoint_is_grey
     src = Path(images)
     if not src.exists(): raise UsageError(f"{images}: no such file or folder")
     files = sorted(f for f in src.rglob('*') if f.suffix.lower() in IMAGE_EXTS) if src.is_dir() else [src]
     if not files: raise UsageError(f"{images}: no images ({', '.join(IMAGE_EXTS)})")
+    ck = load_checkpoint(resolve_checkpoint(checkpoint))
+    model = model_from_checkpoint(ck)
+    size, grey = int((ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 64), checkpoint_is_grey(ck)
+    one = not src.is_dir()
     rows = []
+    def skip(f, note):
+        if one: raise UsageError(f"{f}: {note}")
+        rows.append(dict(file=str(f), face=None, box=None, label=None, probs=None, note=note))
     for f in files:
-        if whole: boxes, crops = [None], [load_image(f, 3, size)]
+        try: a = read_photo(f)
+        except UsageError as e:
+            if one: raise
+            skip(f, 'not an image file'); continue
+        if whole:
+            x = load_image(a, 1 if grey else 3, size).expand(3, -1, -1)[None]; boxes = [None]
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                boxes = detect_faces(f)
-                crops = crop_faces(f, size=size, boxes=boxes) if boxes else []
-        if not crops:
-            rows.append(dict(file=str(f), face=None, box=None, label=None, probs=None)); continue
-        x = normalize(torch.stack([c.float() for c in crops]))
-        with torch.no_grad(): p = model(x).logits.float().softmax(-1)
+            boxes, x, small = face_inputs(a, size, grey, min_face)
+            if not boxes:
+                if small:
+                    s = max(small, key=lambda b: b.w * b.h)
+                    skip(f, f"face too small ({s.w:.0f}x{s.h:.0f} px; the smallest face predict reads is {min_face} px wide: "
+                            "use a larger photo, or --min-face to read it anyway)")
+                else: skip(f, "no face found (OpenCV Haar cascade, frontal faces of 24 px or more; "
+                              "for an image that is already a face crop use --whole)")
+                continue
+        with torch.no_grad(): p = model(normalize(x)).logits.float().softmax(-1)
         for i, (b, pi) in enumerate(zip(boxes, p)):
             rows.append(dict(file=str(f), face=i, box=None if b is None else list(getattr(b, 'box', b)),
-                             label=ck['classes'][int(pi.argmax())], probs={c: float(v) for c, v in zip(ck['classes'], pi)}))
+                             label=ck['classes'][int(pi.argmax())], probs={c: float(v) for c, v in zip(ck['classes'], pi)}, note=None))
     if out is not None: _write_predictions(rows, out)
     return rows
 
@@ -321,14 +398,15 @@ def _write_predictions(rows, out):
     from PIL import Image, ImageDraw
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     classes = next((list(r['probs']) for r in rows if r['probs']), [])
-    lines = ['file,face,x,y,w,h,label,' + ','.join(classes)]
+    lines = ['file,face,x,y,w,h,label,' + ','.join(classes) + ',note']
     for r in rows:
         b = r['box'] or ['', '', '', '']
         probs = ','.join(f"{r['probs'][c]:.4f}" for c in classes) if r['probs'] else ','.join('' for _ in classes)
-        lines.append(f"{Path(r['file']).name},{'' if r['face'] is None else r['face']},{','.join(map(str, b))},{r['label'] or ''},{probs}")
+        note = '"' + (r.get('note') or '').replace('"', "'") + '"' if r.get('note') else ''
+        lines.append(f"{Path(r['file']).name},{'' if r['face'] is None else r['face']},{','.join(map(str, b))},{r['label'] or ''},{probs},{note}")
     (out / 'predictions.csv').write_text('\n'.join(lines) + '\n')
-    for f in dict.fromkeys(r['file'] for r in rows):
-        img = Image.open(f).convert('RGB'); draw = ImageDraw.Draw(img)
+    for f in dict.fromkeys(r['file'] for r in rows if r.get('note') != 'not an image file'):
+        img = Image.fromarray(read_photo(f)); draw = ImageDraw.Draw(img)
         for r in (r for r in rows if r['file'] == f and r['box']):
             x, y, w, h = r['box']
             draw.rectangle([x, y, x + w, y + h], outline=(255, 60, 60), width=max(2, img.width // 200))
@@ -337,15 +415,28 @@ def _write_predictions(rows, out):
 
 def cmd_predict(args) -> int:
     "fer-explore predict"
-    rows = predict_images(args.checkpoint, args.images, args.out, args.whole)
+    from fer_explore.zoo import real_face_cards, weights_dir
+    rows = predict_images(args.checkpoint, args.images, args.out, args.whole, args.min_face)
+    ckpt = resolve_checkpoint(args.checkpoint)
+    card = real_face_cards().get(ckpt.stem) if ckpt.parent.resolve() == weights_dir().resolve() else None
+    if card is None: print(f"model: {ckpt}")
+    else: print(f"model: {ckpt.stem} (shipped: {card['model']} trained on {card['data'].get('name')}, valid accuracy "
+                f"{100 * (card.get('valid') or {}).get('accuracy', float('nan')):.1f} %)")
     classes = next((list(r['probs']) for r in rows if r['probs']), [])
     print(f"{'file':<28} {'face':>4} {'label':<9} " + ' '.join(f"{c[:8]:>8}" for c in classes))
     for r in rows:
         name = Path(r['file']).name[-28:]
-        if r['probs'] is None: print(f"{name:<28} {'-':>4} no face found"); continue
+        if r['probs'] is None: print(f"{name:<28} {'-':>4} {r['note']}"); continue
         print(f"{name:<28} {r['face']:>4} {r['label']:<9} " + ' '.join(f"{r['probs'][c]:>8.3f}" for c in classes))
     if args.out: print(f"wrote annotated photos and predictions.csv to {args.out}")
     return 0
+
+def _explore_args(args):
+    "`explore`'s CHECKPOINT or --model, a shipped real-face model's name read as its file (`resolve_checkpoint`)."
+    from fer_explore.core import list_models
+    if args.checkpoint: args.checkpoint = str(resolve_checkpoint(args.checkpoint))
+    elif args.model not in list_models(): args.checkpoint = str(resolve_checkpoint(args.model))
+    return args
 
 # %% ../nbs/34_cli.ipynb #cb7b787d
 DEMO_BUDGET_S, DEMO_MIN_ACCURACY = 600, 0.85
@@ -354,10 +445,11 @@ def _fmt_s(s: float) -> str: return f"{int(s // 60)} min {int(s % 60):02d} s" if
 
 _DEMO_DATA = None   # (train, valid, test) MemoryDatasets, shared with forked workers
 
-def _demo_look_inside(name: str, model, loss, d: Path, n_loc: int = 210) -> dict:
+def _demo_look_inside(name: str, model, loss, d: Path, n_loc: int = 140, n_sanity: int = 42) -> dict:
     """The demo report's pictures of a trained model on the test faces: its attention maps per head (or its channel
     attention, for models without spatial maps) and its CAMs for the true class on one face per class, the UMAP of
-    its features with the loss's class centres, and the localisation scores of every map and CAM, untrained and trained."""
+    its features with the loss's class centres, and the localisation scores of every map and CAM, untrained and trained,
+    with the two sanity checks (weight randomisation, deletion) of the trained maps on the first `n_sanity` faces."""
     import torch
     import matplotlib.pyplot as plt
     from fer_explore.interpret import Faces, one_per_class, show_attention, show_channels, model_outputs
@@ -381,7 +473,8 @@ def _demo_look_inside(name: str, model, loss, d: Path, n_loc: int = 210) -> dict
     show_embedding(pts, faces.labels, faces.classes, cen, ax=ax,
                    title=f"{name}: UMAP of the test features" + (" and class centres (*)" if cen is not None else ''))
     fig.tight_layout(); fig.savefig(d / 'umap.png'); plt.close(fig); figures.append('umap.png')
-    loc = localisation_table([name], faces[list(range(min(n_loc, len(faces))))], checkpoints={name: d / 'model.pt'})
+    loc = localisation_table([name], faces[list(range(min(n_loc, len(faces))))], checkpoints={name: d / 'model.pt'},
+                             sanity=n_sanity)
     loc.to_csv(d / 'localisation.csv', index=False)
     return dict(figures=figures, localisation='localisation.csv')
 
@@ -490,28 +583,45 @@ def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = No
     return report
 
 def _localisation_html(loc) -> str:
-    "The demo report's localisation table: per model and map, energy share and pointing game untrained -> trained, floors last."
+    """The demo report's localisation table: per model and map its grid, each score untrained -> trained beside the floor
+    and the ceiling at that grid, whether it beats both floors, and the two sanity checks of the trained map."""
     import html
     from fer_explore.localisation import localisation_summary
     s = localisation_summary(loc)
-    fl = loc[loc.model == 'floor'].set_index('map')
+    tr = loc[loc.state == 'trained'].drop_duplicates(['model', 'map']).set_index(['model', 'map'])
     cell = lambda v: '-' if v != v else f"{v:.3f}"
-    rows = ''.join(f"<tr><td>{html.escape(m)}</td><td>{html.escape(k)}</td>"
-                   + ''.join(f"<td>{cell(r[(sc, 'untrained')])} → {cell(r[(sc, 'trained')])}</td>" for sc in ('energy_share', 'pointing_game', 'rank_accuracy'))
-                   + f"<td>{'yes' if r[('beats_floors', '')] else 'no'}</td></tr>" for (m, k), r in s.iterrows())
-    rows += ''.join(f"<tr><td>floor</td><td>{html.escape(k)}</td>" + ''.join(f"<td>{r[sc]:.3f}</td>" for sc in ('energy_share', 'pointing_game', 'rank_accuracy'))
-                    + "<td></td></tr>" for k, r in fl.iterrows())
-    ref = loc[loc.model == 'reference']
-    rows += ''.join(f"<tr><td>reference</td><td>{html.escape(r['map'])}</td>" + ''.join(f"<td>{r[sc]:.3f}</td>" for sc in ('energy_share', 'pointing_game', 'rank_accuracy'))
-                    + "<td></td></tr>" for _, r in ref.iterrows())
+    def sanity(m, k, r):
+        sim, gap = r.get(('randomisation_similarity', 'trained'), float('nan')), r.get(('deletion_gap', 'trained'), float('nan'))
+        t = tr.loc[(m, k)] if (m, k) in tr.index else {}
+        flat = ' (flat after randomisation)' if float(t.get('randomised_flat', 0) or 0) > 0 else ''
+        se = t.get('deletion_gap_se', float('nan'))
+        return f"<td>{cell(sim)}{flat}</td><td>{cell(gap)}{'' if se != se else f' ± {se:.3f}'}</td>"
+    scores = ('energy_share', 'pointing_game', 'rank_accuracy')
+    rows = ''.join(f"<tr><td>{html.escape(m)}</td><td>{html.escape(k)}</td><td>{html.escape(str(r[('grid', '')]))}</td>"
+                   + ''.join(f"<td>{cell(r[(sc, 'untrained')])} → <b>{cell(r[(sc, 'trained')])}</b>"
+                             f"<br><small>{cell(r[(sc, 'floor')])} / {cell(r[(sc, 'ceiling')])}</small></td>" for sc in scores)
+                   + f"<td>{'yes' if r[('beats_floors', '')] else 'no'}</td>" + sanity(m, k, r) + "</tr>" for (m, k), r in s.iterrows())
+    ref = loc[loc.model.isin(['floor', 'ceiling'])]
+    rows += ''.join(f"<tr><td>{html.escape(r['model'])}</td><td>{html.escape(r['map'])}</td><td>{html.escape(str(r['grid']))}</td>"
+                    + ''.join(f"<td>{r[sc]:.3f}</td>" for sc in scores) + "<td></td><td></td><td></td></tr>" for _, r in ref.iterrows())
     n = int(loc['n'].iloc[0])
+    n_s = int(loc['n_sanity'].dropna().iloc[0]) if 'n_sanity' in loc and loc['n_sanity'].notna().any() else 0
     return (f"<h2>Does the attention look where the expression is?</h2><p>On the first {n} test faces, each spatial attention map "
             "and CAM (Grad-CAM, Grad-CAM++ and EigenCAM for the true class) is scored against SynthFER's true expression regions: "
             "<i>energy share</i> (the map's mass inside the regions), <i>pointing game</i> (its peak falls inside), <i>rank accuracy</i> "
-            "(the share of its top-|region| positions inside), each untrained → trained. The floors are maps that know nothing: uniform, "
-            "and a centre Gaussian (faces are centred). <i>mask at h×w</i> is the true region averaged onto the map's grid: the best "
-            "a map of that resolution can do. <b>beats floors</b>: the trained map beats both floors on all three scores.</p>"
-            "<table class='loc'><tr><th>model</th><th>map</th><th>energy share</th><th>pointing game</th><th>rank accuracy</th><th>beats floors</th></tr>"
+            "(the share of its top-|region| positions inside), each untrained → <b>trained</b>, and under it the better "
+            "<i>floor</i> / the <i>ceiling</i> at the map's own grid. The floors are maps that know nothing (uniform, and a centre "
+            "Gaussian: faces are centred), pooled to the map's grid; the ceiling is the true region mask pooled to that grid, the "
+            "best a map of that resolution can do on the pointing game and rank accuracy (a map that piles all its mass on the "
+            "single best cell can beat it on energy share). <b>beats floors</b>: the trained map beats both floors on all three scores.</p>"
+            f"<p>Sanity checks of the trained maps, on the first {n_s} faces: <i>randomisation</i> is the rank correlation "
+            "between the map and the map of the same model with its weights randomised (Adebayo et al. 2018, through Quantus's "
+            "MPRT): near 0 means the map depends on what the model learned, near 1 that it does not. <i>deletion gap</i> is how "
+            "much faster the predicted probability falls when the map's most attended cells are removed first than when random "
+            "cells are (Samek et al. 2017, Quantus's RegionPerturbation), with its standard error: above 0, the map marks cells "
+            "the model uses.</p>"
+            "<table class='loc'><tr><th>model</th><th>map</th><th>grid</th><th>energy share</th><th>pointing game</th><th>rank accuracy</th>"
+            "<th>beats floors</th><th>randomisation (lower: better)</th><th>deletion gap (higher: better)</th></tr>"
             f"{rows}</table><p>All scores: <a href='localisation.csv'>localisation.csv</a>.</p>")
 
 def _demo_html(rep: dict, loc=None) -> str:
@@ -564,7 +674,7 @@ def cmd_ablate(args) -> int:
 def cmd_explore(args) -> int:
     "fer-explore explore (the widgets of `45_widgets`, served by Voila)"
     from fer_explore.widgets import explore_main
-    return explore_main(args)
+    return explore_main(_explore_args(args))
 
 # %% ../nbs/34_cli.ipynb #099f44aa
 #| eval: false

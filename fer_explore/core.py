@@ -218,8 +218,9 @@ class FEROutput:
 MODEL_PRESETS: dict[str, dict] = {
     # the papers' configuration: ResNet-18 trunk at 224 px (7x7 last map)
     'paper': dict(backbone='resnet18', input_size=224),
-    # CPU teaching configuration: ResNet-18 at width 0.25 with a stride-1 stem at 64 px (4x4 last map)
-    'small': dict(backbone='resnet18_w25', input_size=64),
+    # CPU teaching configuration: ResNet-18 at width 0.25, stride-1 stem, layer4 dilated (output stride 8):
+    # 48 px -> 6x6 last map (56 px -> 7x7, the papers' grid)
+    'small': dict(backbone='resnet18_w25_os8', input_size=48),
 }
 
 @dataclass(frozen=True)

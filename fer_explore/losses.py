@@ -59,12 +59,15 @@ def check_target(target, n_classes: int, batch: int | None = None, where: str = 
 
 # %% ../nbs/20_losses.ipynb #b7541682
 class FERLoss(nn.Module):
-    "Base class: `loss(out: FEROutput, target) -> scalar`; `last_parts` holds the detached terms of the last call."
+    """Base class: `loss(out: FEROutput, target) -> scalar`; `last_parts` holds the detached terms of the last call.
+    `aux_scale` (1 by default) multiplies the auxiliary terms of a composite loss (everything but its cross-entropy or
+    margin term), so a training schedule can bring them in gradually."""
     model = 'any'  # the model family whose FEROutput names this loss reads (used in error messages)
     reads: tuple[str, ...] = ('logits',)  # the FEROutput names it reads
     def __init__(self):
         super().__init__()
         self.last_parts: dict[str, torch.Tensor] = {}
+        self.aux_scale: float = 1.0   # weight on the auxiliary terms (centres, partition, diversity); `AuxLossWarmup` ramps it
     def _keep(self, **parts) -> None:
         self.last_parts = {k: (v.detach() if isinstance(v, torch.Tensor) else torch.tensor(float(v)))
                            for k, v in parts.items()}
@@ -213,7 +216,7 @@ class DAFMHSCALoss(FERLoss):
         # look everything up first so a wrong model fails on the name, not half-way
         for k in ('logits', 'features', 'head_maps'): _need(out, k, type(self).__name__, self.model)
         wce, dna, mhv = self.wce(out, target), self.dna(out, target), self.mhv(out, target)
-        loss = wce + dna + self.theta * mhv
+        loss = wce + self.aux_scale * (dna + self.theta * mhv)
         self._keep(wce=wce, dna=dna, mhv=mhv, total=loss); return loss
 
 # %% ../nbs/20_losses.ipynb #a542b0d9
@@ -264,7 +267,7 @@ class DANLoss(FERLoss):
         for k in ('logits', 'features', 'heads'): _need(out, k, type(self).__name__, self.model)
         ce = weighted_cross_entropy(out.logits, target)
         af, pt = self.affinity(out, target), self.partition(out, target)
-        loss = ce + self.lambda_af * af + self.lambda_pt * pt
+        loss = ce + self.aux_scale * (self.lambda_af * af + self.lambda_pt * pt)
         self._keep(ce=ce, affinity=af, partition=pt, total=loss); return loss
 
 # %% ../nbs/20_losses.ipynb #6b4b66bd
@@ -321,7 +324,7 @@ class DSANLoss(FERLoss):
             v, a = _need(out, 'v_h1', name, self.model), _need(out, 'sparse', name, self.model, place='attention')
             ce1 = weighted_cross_entropy(z1, target)
             frc, ccs = dsan_center_loss(a, v, target, self.centres), class_center_separation(self.centres)
-            fr = ce1 + self.l1 * frc + self.l2 * ccs
+            fr = ce1 + self.aux_scale * (self.l1 * frc + self.l2 * ccs)
             parts.update(fr_ce=ce1, fr_c=frc, ccs=ccs, fr=fr)
         if mff:   # MFF-AN: plain CE
             ce2 = weighted_cross_entropy(_need(out, 'logits2', name, self.model), target)

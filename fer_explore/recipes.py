@@ -8,11 +8,11 @@ import copy, math
 
 # %% auto #0
 __all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'with_preset', 'recipe_for',
-           'demo_recipe', 'demo_config', 'lr_factor']
+           'demo_recipe', 'demo_config', 'lr_factor', 'aux_factor']
 
 # %% ../nbs/30_recipes.ipynb #ca2868dc
 _BASE = dict(model=None, data='', preset='paper', config={}, size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
-             wd=1e-4, schedule='const', step_size=10, gamma=0.1, pct_start=0.25, centre_lr=None, groups=None,
+             wd=1e-4, schedule='const', step_size=10, gamma=0.1, pct_start=0.25, aux_warmup=0.0, centre_lr=None, groups=None,
              augment=None, balanced=False, loss_kw={}, n_train=2000, n_valid=500, notes={})
 
 def _recipe(**kw) -> dict:
@@ -91,7 +91,7 @@ RECIPES['fer2013_cpu'] = _recipe(
 # %% ../nbs/30_recipes.ipynb #ee0b9409
 RECIPES['demo'] = _recipe(**{**RECIPES['synthfer'], 'n_train': 6000, 'epochs': 5, 'lr': 1e-2,
                              'notes': dict(source='ours: the demo recipe (SynthFER default, 2-core CPU)')})
-DEMO_OVERRIDES: dict[str, dict] = {
+DEMO_OVERRIDES: dict[str, dict] = {   # the demo shows each model at its best within ten minutes: tuned per model
     'resnet18': {},
     'dan': dict(lr=5e-3, bs=32),
     'daf_mhsca': dict(lr=2e-3, bs=32),
@@ -100,6 +100,10 @@ DEMO_OVERRIDES: dict[str, dict] = {
     'wamf': {},
 }
 DEMO_CONFIG: dict[str, dict] = {}   # model options (create_model) the demo changes, per model: none at present
+# comparisons (`50_ablations`): one recipe for every model, the paper losses the only difference
+RECIPES['ablation'] = _recipe(**{**RECIPES['synthfer'], 'n_train': 6000, 'epochs': 5, 'lr': 3e-3, 'bs': 64, 'aux_warmup': 0.25,
+                                 'notes': dict(source='ours: one recipe for every model in the ablations and comparisons')})
+
 
 # %% ../nbs/30_recipes.ipynb #68b642e1
 def get_recipe(recipe: str | dict | None = 'synthfer', **overrides) -> dict:
@@ -163,3 +167,10 @@ def lr_factor(recipe: dict, epoch: float) -> float:
         ps = recipe['pct_start']
         return cos(1 / 25, 1.0, pct / ps) if pct < ps else cos(1.0, 1e-5, (pct - ps) / (1 - ps))
     raise ValueError(f"unknown schedule {kind!r}; schedules: {SCHEDULES}")
+
+def aux_factor(recipe: dict, epoch: float) -> float:
+    """The weight on a composite loss's auxiliary terms (centres, partition, diversity) at fractional `epoch`: a linear
+    ramp from 0 to 1 over the first `aux_warmup` fraction of the run (0: full weight from the start, the papers' way)."""
+    w = recipe.get('aux_warmup') or 0.0
+    if w <= 0: return 1.0
+    return min(1.0, max(epoch, 0.0) / (w * max(recipe['epochs'], 1)))

@@ -26,10 +26,10 @@ from .embeddings import embedding_vectors, project
 
 # %% auto #0
 __all__ = ['CAM_LABELS', 'VOILA_TEMPLATE', 'VOILA_EXTENSIONS', 'figure_png', 'image_widget', 'png_array', 'view_range',
-           'channel_range', 'explorer_cam', 'load_model', 'model_input_size', 'synth_face', 'trained_source',
-           'photo_face', 'AttentionExplorer', 'pcp_second_derivative', 'PCPExplorer', 'au_regions', 'SynthExplorer',
-           'project_2d', 'EmbeddingExplorer', 'dashboard_notebook', 'free_port', 'voila_template', 'VoilaServer',
-           'add_explore_arguments', 'explore_main', 'explore_cli']
+           'channel_range', 'explorer_cam', 'load_model', 'real_face_options', 'sample_photo', 'model_input_size',
+           'synth_face', 'trained_source', 'photo_face', 'AttentionExplorer', 'pcp_second_derivative', 'PCPExplorer',
+           'au_regions', 'SynthExplorer', 'project_2d', 'EmbeddingExplorer', 'dashboard_notebook', 'free_port',
+           'voila_template', 'VoilaServer', 'add_explore_arguments', 'explore_main', 'explore_cli']
 
 # %% ../nbs/45_widgets.ipynb #2c2f06c7
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:
@@ -83,10 +83,24 @@ def load_model(source, preset: str = 'small') -> tuple[nn.Module, str, list[str]
     from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
     if not Path(source).exists() and not str(source).endswith('.pt'):
         raise ValueError(f"{source!r} is neither a registered model ({', '.join(list_models())}) nor a checkpoint file")
+    from fer_explore.zoo import checkpoint_is_grey
     ck = load_checkpoint(source)
     m = model_from_checkpoint(ck)
     m.input_px = (ck.get('recipe') or {}).get('size')   # the size it was trained at
+    m.grey = checkpoint_is_grey(ck)                      # trained on grey faces (FER2013): photos are shown to it in grey
+    if ck.get('shipped_name'): return m, f"{ck['shipped_name']} ({ck['model_name']}, shipped, trained on real faces)", list(ck['classes'])
     return m, f"{Path(source).name} ({ck['model_name']}, checkpoint of epoch {ck['epoch']})", list(ck['classes'])
+
+def real_face_options() -> list[tuple[str, str]]:
+    "The shipped real-face models as model-list entries: (`NAME (real faces)`, the path of its file)."
+    from fer_explore.zoo import real_face_cards, weights_dir
+    return [(f"{n} (real faces)", str(weights_dir() / f'{n}.pt')) for n in real_face_cards()]
+
+def sample_photo():
+    "The photo that ships with scikit-image (`skimage.data.astronaut()`, NASA, public domain) as an RGB array; None without scikit-image."
+    try: from skimage import data
+    except ImportError: return None
+    return data.astronaut()
 
 def model_input_size(model: nn.Module) -> int:
     "The image size `model` was trained at (a checkpoint's recipe), else built for (its config's `input_size` or preset), else its paper's."
@@ -112,19 +126,22 @@ def trained_source(name: str, cache=None) -> str:
     from fer_explore.zoo import trained_checkpoint
     return str(trained_checkpoint(name, cache=cache, train=False))
 
-def photo_face(photo, size: int = 64) -> dict:
+def photo_face(photo, size: int = 64, grey: bool = False) -> dict:
     """The largest face of a photo (bytes of an image file, a path, a PIL image or an array), detected, cropped and aligned
-    at `size` px: `dict(image, mask=None, label=None, title, found)`; a photo without a detectable face is used whole."""
+    at `size` px: `dict(image, mask=None, label=None, title, found)`; a photo without a detectable face is used whole.
+    `grey`: the face in grey (three equal channels), for a model trained on grey faces."""
     from PIL import Image
     from fer_explore.data.faces import crop_faces, to_rgb_uint8
     if isinstance(photo, (bytes, bytearray, memoryview)):
         with Image.open(io.BytesIO(bytes(photo))) as im: photo = im.convert('RGB')
     a = to_rgb_uint8(photo)
+    if grey: a = np.repeat((a.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5).clip(0, 255).astype(np.uint8)[..., None], 3, -1)
     with warnings.catch_warnings(record=True): crops = crop_faces(a, size=size, max_faces=1)
-    if crops: return dict(image=crops[0], mask=None, label=None, title='photo: largest face found', found=True)
+    what = ' (grey)' if grey else ''
+    if crops: return dict(image=crops[0], mask=None, label=None, title=f'photo: largest face found{what}', found=True)
     h, w = a.shape[:2]; s = min(h, w); y0, x0 = (h - s) // 2, (w - s) // 2
     t = torch.from_numpy(a[y0:y0 + s, x0:x0 + s].astype(np.float32) / 255).permute(2, 0, 1)
-    return dict(image=_resize(t, size), mask=None, label=None, title='photo: no face found, whole image', found=False)
+    return dict(image=_resize(t, size), mask=None, label=None, title=f'photo: no face found, whole image{what}', found=False)
 
 # %% ../nbs/45_widgets.ipynb #6584d30b
 class AttentionExplorer:
@@ -133,7 +150,7 @@ class AttentionExplorer:
     model's trained weights from the model cache (`fer_explore.zoo`) when they are there. Display the object to use it."""
     def __init__(self, source='dan', trained: bool = False, face: int = 0, n_faces: int = 700, preset: str = 'small', cache=None):
         self.preset, self.n_faces, self.cache, self._busy, self._note = preset, n_faces, cache, False, ''
-        self.model_select = W.Dropdown(options=[(n, n) for n in list_models()], description='model')
+        self.model_select = W.Dropdown(options=[(n, n) for n in list_models()] + real_face_options(), description='model')
         self.trained = W.Checkbox(trained, description='trained weights (model cache)', indent=False)
         self.checkpoint = W.Text(description='checkpoint', placeholder='path to a .pt file, then Enter', continuous_update=False)
         self.face = W.IntSlider(face, 0, n_faces - 1, description='face', continuous_update=False)
@@ -189,8 +206,10 @@ class AttentionExplorer:
         self._busy = True
         self.cam_class.options = ['predicted', *self.classes]; self.cam_class.value = 'predicted'
         self._busy = False
-        self.set_face(synth_face(self.face.value, self.size, n=self.n_faces) if self._face is None or self._face.get('label') is not None
-                      else photo_face(self._photo, self.size))
+        if getattr(self.model, 'grey', False) and self._photo is None: self._photo = sample_photo()   # a real-face model: a real face
+        self.set_face(synth_face(self.face.value, self.size, n=self.n_faces)
+                      if self._photo is None or (self._face is not None and self._face.get('label') is not None and not getattr(self.model, 'grey', False))
+                      else photo_face(self._photo, self.size, getattr(self.model, 'grey', False)))
 
     _face, _photo = None, None
 
@@ -203,7 +222,7 @@ class AttentionExplorer:
     def set_photo(self, data):
         "Use the largest face of a photo (image-file bytes, a path or an array) and redraw."
         self._photo = data
-        self.set_face(photo_face(data, self.size))
+        self.set_face(photo_face(data, self.size, getattr(self.model, 'grey', False)))
 
     def set_face(self, face: dict):
         "Use `face` (from `synth_face` or `photo_face`), run the model once and redraw everything."

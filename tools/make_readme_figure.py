@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(out=ROOT/'nbs'/'images'/'overview.png'):
     set_seed(0)
-    ds = SynthFER(preset='default', split='train', n=300, size=64, seed=0)
+    ds = SynthFER(preset='default', split='train', n=300, size=48, seed=0)
     first = {}
     for i in range(len(ds)):
         s = ds[i]
@@ -36,7 +36,7 @@ def main(out=ROOT/'nbs'/'images'/'overview.png'):
     cax = axs[1, 5].inset_axes([0.15, 0.05, 0.1, 0.9])
     fig.colorbar(im, cax=cax, label='map value, shared range')
     axs[1, 6].text(0, 0.5, 'untrained DAN\n(small config):\nthe four heads\nstill look alike', va='center', fontsize=9)
-    axs[0, 0].text(-8, 32, 'SynthFER + AU regions', rotation=90, va='center', ha='right', fontsize=10)
+    axs[0, 0].text(-6, 24, 'SynthFER + AU regions', rotation=90, va='center', ha='right', fontsize=10)
     out.parent.mkdir(parents=True, exist_ok=True); fig.savefig(out, dpi=80, bbox_inches='tight')
     print(out.relative_to(ROOT))
 

@@ -42,7 +42,8 @@ class WAMF(nn.Module):
         ch = [s[0] for s in shapes]
         self.stage_channels = tuple(ch)
         self.wa = nn.ModuleList(WideAttention(c, wa_reduction) for c in ch) if use_wa else None
-        self.mf = multi_scale_fusions(stem_ch, ch, tuple(mf_kernels)) if use_mf else None
+        self.mf = (multi_scale_fusions(stem_ch, ch, tuple(mf_kernels), getattr(self.backbone, 'stage_strides', (1, 2, 2, 2)))
+                   if use_mf else None)   # a dilated stage (output_stride) keeps its input's size
         C, H, W = shapes[-1]
         self.primary = self.class_caps = self.decoder = self.fc = None
         if head == 'capsule':

@@ -10,12 +10,12 @@ from typing import Mapping
 
 import torch
 import torch.nn as nn
-from torchvision.models.resnet import BasicBlock, conv1x1
+from torchvision.models.resnet import BasicBlock, conv1x1, conv3x3
 
 # %% auto #0
-__all__ = ['BACKBONE_CONFIGS', 'TORCHVISION_SEQUENTIAL_NAMES', 'list_backbones', 'ResNetTrunk', 'normalize_backbone_state_dict',
-           'CheckpointMismatchError', 'load_backbone_weights', 'create_backbone', 'size_pair', 'feature_map_size',
-           'stage_shapes', 'resolve_backbone']
+__all__ = ['BACKBONE_CONFIGS', 'TORCHVISION_SEQUENTIAL_NAMES', 'list_backbones', 'DilatedBasicBlock', 'ResNetTrunk',
+           'normalize_backbone_state_dict', 'CheckpointMismatchError', 'load_backbone_weights', 'create_backbone',
+           'size_pair', 'feature_map_size', 'stage_shapes', 'resolve_backbone']
 
 # %% ../../nbs/10_backbone.ipynb #0c02265d
 BACKBONE_CONFIGS: dict[str, dict] = {
@@ -27,6 +27,11 @@ BACKBONE_CONFIGS: dict[str, dict] = {
                          stem_kernel=3, stem_stride=1, in_chans=3),
     'resnet18_w50': dict(layers=(2, 2, 2, 2), widths=(64, 128, 256, 512), width_mult=0.5,
                          stem_kernel=3, stem_stride=1, in_chans=3),
+    # the same with layer4 dilated instead of strided (output stride 8): 48 px -> 6x6 maps, 56 px -> 7x7 (the papers' grid)
+    'resnet18_w25_os8': dict(layers=(2, 2, 2, 2), widths=(64, 128, 256, 512), width_mult=0.25,
+                             stem_kernel=3, stem_stride=1, in_chans=3, output_stride=8),
+    'resnet18_w50_os8': dict(layers=(2, 2, 2, 2), widths=(64, 128, 256, 512), width_mult=0.5,
+                             stem_kernel=3, stem_stride=1, in_chans=3, output_stride=8),
 }
 
 def list_backbones() -> list[str]:
@@ -34,27 +39,53 @@ def list_backbones() -> list[str]:
     return sorted(BACKBONE_CONFIGS)
 
 # %% ../../nbs/10_backbone.ipynb #b4f62e06
+class DilatedBasicBlock(BasicBlock):
+    "torchvision's `BasicBlock` with both 3x3 convs dilated by `dilation` (padding = dilation): same parameters, same names."
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample=None, groups: int = 1, base_width: int = 64,
+                 dilation: int = 1, norm_layer=None):
+        super().__init__(inplanes, planes, stride, downsample, groups, base_width, 1, norm_layer)
+        if dilation > 1:
+            self.conv1 = conv3x3(inplanes, planes, stride, dilation=dilation)
+            self.conv2 = conv3x3(planes, planes, dilation=dilation)
+
+def _stages_to_dilate(natural: int, output_stride: int | None) -> tuple[bool, bool, bool]:
+    "Which of layer2..layer4 trade their stride for a dilation so that the trunk's stride is `output_stride`."
+    if output_stride is None or output_stride == natural: return (False, False, False)
+    allowed = [natural // 2 ** k for k in range(4)]
+    if output_stride not in allowed:
+        raise ValueError(f"output_stride={output_stride!r} is not possible for this stem (its natural stride is {natural}); "
+                         f"use one of {allowed}")
+    k = allowed.index(output_stride)   # dilate the last k stages
+    return tuple(i >= 3 - k for i in range(3))
+
 class ResNetTrunk(nn.Module):
     """ResNet trunk (conv1..layer4, no avgpool/fc) with torchvision parameter names.
 
-    `forward(x)` -> last map `[B, out_channels, H/stride, W/stride]`; `forward_stages(x)` -> the 4 stage outputs."""
+    `forward(x)` -> last map `[B, out_channels, H/stride, W/stride]`; `forward_stages(x)` -> the 4 stage outputs.
+    `output_stride`: None keeps every stage's stride (32 for the paper stem, 16 for the small one); half or a quarter
+    of that dilates the last stage(s) instead of striding them (timm's and torchvision's `output_stride`), so the last
+    map is 2 or 4 times finer with the same parameters."""
     def __init__(self, layers=(2, 2, 2, 2), widths=(64, 128, 256, 512), width_mult: float = 1.0,
-                 stem_kernel: int = 7, stem_stride: int = 2, in_chans: int = 3, block=BasicBlock):
+                 stem_kernel: int = 7, stem_stride: int = 2, in_chans: int = 3, block=BasicBlock,
+                 output_stride: int | None = None):
         super().__init__()
         chans = tuple(max(1, int(round(c * width_mult))) for c in widths)
-        self.inplanes = chans[0]
+        natural = stem_stride * 2 * 8  # stem (+ max-pool) and three stride-2 stages
+        dilate = _stages_to_dilate(natural, output_stride)
+        self.inplanes, self.dilation = chans[0], 1
         self.conv1 = nn.Conv2d(in_chans, chans[0], kernel_size=stem_kernel, stride=stem_stride,
                                padding=stem_kernel // 2, bias=False)
         self.bn1 = nn.BatchNorm2d(chans[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, chans[0], layers[0])
-        self.layer2 = self._make_layer(block, chans[1], layers[1], stride=2)
-        self.layer3 = self._make_layer(block, chans[2], layers[2], stride=2)
-        self.layer4 = self._make_layer(block, chans[3], layers[3], stride=2)
+        self.layer2 = self._make_layer(block, chans[1], layers[1], stride=2, dilate=dilate[0])
+        self.layer3 = self._make_layer(block, chans[2], layers[2], stride=2, dilate=dilate[1])
+        self.layer4 = self._make_layer(block, chans[3], layers[3], stride=2, dilate=dilate[2])
         self.stage_channels: tuple[int, ...] = tuple(c * block.expansion for c in chans)
         self.out_channels: int = self.stage_channels[-1]
-        self.stride: int = stem_stride * 2 * 8  # stem (+ max-pool) and three stride-2 stages
+        self.stage_strides: tuple[int, ...] = (1,) + tuple(1 if d else 2 for d in dilate)  # each stage's own stride
+        self.stride: int = natural // 2 ** sum(dilate)   # the output stride: input size / last map size
         self.in_chans = in_chans
         for m in self.modules():  # torchvision's ResNet initialisation
             if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
@@ -63,15 +94,19 @@ class ResNetTrunk(nn.Module):
         # the stem as one module, deliberately not registered as a child (keeps torchvision's key names)
         object.__setattr__(self, '_stem', nn.Sequential(self.conv1, self.bn1, self.relu, self.maxpool))
 
-    def _make_layer(self, block, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
-        "torchvision's `ResNet._make_layer` (no dilation, no groups)."
+    def _make_layer(self, block, planes: int, blocks: int, stride: int = 1, dilate: bool = False) -> nn.Sequential:
+        "torchvision's `ResNet._make_layer` (no groups): `dilate` replaces the stage's stride by a dilation, as torchvision does."
+        previous = self.dilation
+        if dilate: self.dilation, stride = self.dilation * stride, 1
+        if block is BasicBlock and self.dilation > 1: block = DilatedBasicBlock   # torchvision's refuses dilation > 1
+        kw = lambda d: {'dilation': d} if d > 1 else {}
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
                                        nn.BatchNorm2d(planes * block.expansion))
-        layers = [block(self.inplanes, planes, stride, downsample)]
+        layers = [block(self.inplanes, planes, stride, downsample, **kw(previous))]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        layers += [block(self.inplanes, planes, **kw(self.dilation)) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     @property
@@ -188,7 +223,7 @@ def create_backbone(name: str = 'resnet18', weights=None, **kw) -> ResNetTrunk:
     if name not in BACKBONE_CONFIGS:
         raise KeyError(f"unknown backbone {name!r}; known: {list_backbones()}")
     cfg = {**BACKBONE_CONFIGS[name], **kw}
-    bad = set(cfg) - {'layers', 'widths', 'width_mult', 'stem_kernel', 'stem_stride', 'in_chans', 'block'}
+    bad = set(cfg) - {'layers', 'widths', 'width_mult', 'stem_kernel', 'stem_stride', 'in_chans', 'block', 'output_stride'}
     if bad: raise TypeError(f"unknown backbone option(s) {sorted(bad)} for {name!r}")
     model = ResNetTrunk(**cfg)
     model.config_name = name
