@@ -50,7 +50,7 @@ def _grid(model, size: int) -> tuple[int, int]:
 def _variant_recipe(r: dict, changes: dict | None) -> dict:
     "The recipe `r` with a variant's own recipe fields; its `loss_kw` is merged into the recipe's, not put in its place."
     if not changes: return r
-    from fer_explore.recipes import get_recipe
+    from fer_explore.recipes import get_recipe, ablation_recipe
     changes = dict(changes)
     if 'loss_kw' in changes: changes['loss_kw'] = {**r['loss_kw'], **changes['loss_kw']}
     return get_recipe(r, **changes)
@@ -65,7 +65,7 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
     `{model}-{preset}-s{seed}.pt` (the localisation study loads those)."""
     import pandas as pd, torch
     from fer_explore.core import count_params, set_seed, default_device
-    from fer_explore.recipes import get_recipe
+    from fer_explore.recipes import get_recipe, ablation_recipe
     from fer_explore.data import SynthFER, fer_dataloaders, MemoryDataset
     from fer_explore.learner import fer_learner, evaluate_model
     if variants is None:
@@ -75,10 +75,10 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
     device = default_device() if device is None else torch.device(device)
     from fer_explore.core import get_model_spec
     get_model_spec(model)   # an unknown model fails here
-    r = get_recipe('ablation', **overrides)   # one recipe for every model: the paper losses are the only difference
-    size = min(max(r['size'], 48), 112)
+    size = min(max(get_recipe('ablation', **overrides)['size'], 48), 112)
     done, rows = _runs_done(csv), []
     for preset in presets:
+        r = get_recipe(ablation_recipe(preset), **overrides)   # one recipe for every model: the paper losses are the only difference
         for seed in seeds:
             todo = [v for v in variants if (preset, v, int(seed)) not in done]
             if not todo: continue

@@ -19,7 +19,7 @@ from .core import FEROutput, set_seed
 # %% auto #0
 __all__ = ['FEROutputCallback', 'FERLossFunc', 'confusion_matrix', 'classification_metrics', 'confusion_report',
            'ConfusionMetric', 'fer_metrics', 'PerClassRecall', 'NaNStopCallback', 'RecipeScheduler',
-           'EpochSeedCallback', 'TrainedEpochFlag', 'CSVHistory']
+           'EpochSeedCallback', 'TrunkSupervision', 'TrainedEpochFlag', 'CSVHistory']
 
 # %% ../nbs/31_callbacks.ipynb #028aac5a
 class FEROutputCallback(Callback):
@@ -152,6 +152,42 @@ class EpochSeedCallback(Callback):
         for dl in self.dls.loaders:
             if hasattr(dl, 'rng'): dl.rng = random.Random(s)
             if isinstance(getattr(dl, 'gen', None), torch.Generator): dl.gen.manual_seed(s)
+
+class TrunkSupervision(Callback):
+    """Deep supervision of the trunk while the heads learn to start: a linear classifier on the global average of the
+    backbone's output map adds its cross-entropy to the training loss, weighted by `trunk_factor(recipe, epoch)` (1 at
+    the start, 0 after the recipe's `trunk_warmup` fraction of the run). The classifier has its own Adam optimiser at the
+    recipe's learning rate and exists only during training: it is not part of the model, its output or its checkpoints,
+    and the logged training loss is the paper loss alone. Reads the output of the model's `backbone.layer4` (the trunk's
+    last stage, which every model calls, whether it runs the trunk whole or stage by stage as WAMF does)."""
+    order = 6
+    def __init__(self, recipe: dict): self.recipe, self.head, self.hook, self.fmap = recipe, None, None, None
+    def before_fit(self):
+        backbone = getattr(self.learn.model, 'backbone', None)
+        last = getattr(backbone, 'layer4', backbone)
+        if last is None: raise AttributeError(f"TrunkSupervision needs a model with a `backbone`; {type(self.learn.model).__name__} has none")
+        self.hook = last.register_forward_hook(lambda m, i, o: setattr(self, 'fmap', o))
+    def after_loss(self):
+        if not self.training or hasattr(self.learn, 'lr_finder'): return
+        from fer_explore.recipes import trunk_factor
+        w = trunk_factor(self.recipe, self.epoch + self.iter / max(self.n_iter, 1))
+        y = self.yb[0] if len(self.yb) else None
+        if w <= 0 or y is None or y.dim() != 1: return
+        if self.fmap is None:   # a trunk the model never ran: supervising nothing would be a silent no-op
+            raise RuntimeError(f"TrunkSupervision: {type(self.learn.model).__name__}.forward did not run its backbone's last stage; "
+                               "set the recipe's trunk_warmup to 0 for this model")
+        feats = self.fmap.mean(dim=(2, 3))
+        if self.head is None:   # built on the first batch, when the trunk's width is known
+            n_classes = int(getattr(self.dls, 'c', None) or len(self.dls.classes))
+            self.head = torch.nn.Linear(feats.shape[1], n_classes).to(feats.device)
+            self.opt_head = torch.optim.Adam(self.head.parameters(), lr=self.recipe['lr'])
+        self.learn.loss_grad = self.learn.loss_grad + w * torch.nn.functional.cross_entropy(self.head(feats), y)
+        self.stepped, self.fmap = True, None
+    def after_step(self):
+        if getattr(self, 'stepped', False): self.opt_head.step(); self.opt_head.zero_grad(); self.stepped = False
+    def after_fit(self):
+        if self.hook is not None: self.hook.remove()
+        self.hook, self.fmap = None, None
 
 # %% ../nbs/31_callbacks.ipynb #678f672a
 class TrainedEpochFlag(Callback):

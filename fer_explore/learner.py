@@ -23,7 +23,7 @@ from fastcore.foundation import L
 
 from .core import FEROutput, set_seed, count_params, get_model_spec, create_model
 from .recipes import get_recipe, recipe_for, lr_factor, with_preset
-from .callbacks import (FEROutputCallback, FERLossFunc, NaNStopCallback, RecipeScheduler, EpochSeedCallback,
+from .callbacks import (FEROutputCallback, FERLossFunc, TrunkSupervision, NaNStopCallback, RecipeScheduler, EpochSeedCallback,
                                    PerClassRecall, TrainedEpochFlag, CSVHistory, fer_metrics, confusion_matrix,
                                    classification_metrics, confusion_report)
 from .checkpoint import CheckpointCallback, load_checkpoint, CheckpointError
@@ -166,7 +166,8 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
     lf = FERLossFunc(loss)
     learn = Learner(dls, model, loss_func=lf, opt_func=opt_func, lr=r['lr'], metrics=fer_metrics(), path=path,
                     cbs=[FEROutputCallback(), NaNStopCallback(verbose=not quiet), RecipeScheduler(r, [g['lr'] for g in groups]),
-                         EpochSeedCallback(seed), PerClassRecall(), TrainedEpochFlag(), SyncLossGrads()] + list(L(cbs)))
+                         EpochSeedCallback(seed), PerClassRecall(), TrainedEpochFlag(), SyncLossGrads()]
+                    + ([TrunkSupervision(r)] if r.get('trunk_warmup') else []) + list(L(cbs)))
     lf.learn = learn
     learn.recipe, learn.model_name, learn.fer_loss, learn.classes, learn.seed = r, name, loss, classes, seed
     learn.param_group_names = [g['name'] for g in groups]

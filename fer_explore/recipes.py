@@ -7,12 +7,12 @@ from __future__ import annotations
 import copy, math
 
 # %% auto #0
-__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'get_recipe', 'with_preset', 'recipe_for',
-           'demo_recipe', 'demo_config', 'lr_factor', 'aux_factor']
+__all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'ablation_recipe', 'get_recipe', 'with_preset',
+           'recipe_for', 'demo_recipe', 'demo_config', 'lr_factor', 'aux_factor', 'trunk_factor']
 
 # %% ../nbs/30_recipes.ipynb #ca2868dc
 _BASE = dict(model=None, data='', preset='paper', config={}, size=224, epochs=40, bs=256, opt='adam', lr=1e-4, momentum=0.9,
-             wd=1e-4, schedule='const', step_size=10, gamma=0.1, pct_start=0.25, aux_warmup=0.0, centre_lr=None, groups=None,
+             wd=1e-4, schedule='const', step_size=10, gamma=0.1, pct_start=0.25, aux_warmup=0.0, trunk_warmup=0.0, centre_lr=None, groups=None,
              augment=None, balanced=False, loss_kw={}, n_train=2000, n_valid=500, notes={})
 
 def _recipe(**kw) -> dict:
@@ -103,6 +103,14 @@ DEMO_CONFIG: dict[str, dict] = {}   # model options (create_model) the demo chan
 # comparisons (`50_ablations`): one recipe for every model, the paper losses the only difference
 RECIPES['ablation'] = _recipe(**{**RECIPES['synthfer'], 'n_train': 6000, 'epochs': 5, 'lr': 3e-3, 'bs': 64, 'aux_warmup': 0.25,
                                  'notes': dict(source='ours: one recipe for every model in the ablations and comparisons')})
+# the hard faces: the same recipe, made to start: auxiliary terms ramped in over the whole run, trunk supervised for half
+RECIPES['ablation_hard'] = _recipe(**{**RECIPES['ablation'], 'aux_warmup': 1.0, 'trunk_warmup': 0.5,
+                                      'notes': dict(source="ours: `ablation` for SynthFER hard, with the auxiliary terms ramped in "
+                                                           "over the whole run and the trunk supervised over the first half")})
+
+def ablation_recipe(preset: str) -> str:
+    "The name of the one recipe every model's ablation trains with on SynthFER `preset`."
+    return 'ablation_hard' if preset == 'hard' else 'ablation'
 
 
 # %% ../nbs/30_recipes.ipynb #68b642e1
@@ -174,3 +182,10 @@ def aux_factor(recipe: dict, epoch: float) -> float:
     w = recipe.get('aux_warmup') or 0.0
     if w <= 0: return 1.0
     return min(1.0, max(epoch, 0.0) / (w * max(recipe['epochs'], 1)))
+
+def trunk_factor(recipe: dict, epoch: float) -> float:
+    """The weight on the trunk's own cross-entropy (`TrunkSupervision`) at fractional `epoch`: a linear fall from 1 to 0
+    over the first `trunk_warmup` fraction of the run, 0 after it (0: no trunk supervision, the papers' way)."""
+    w = recipe.get('trunk_warmup') or 0.0
+    if w <= 0: return 0.0
+    return max(0.0, 1.0 - max(epoch, 0.0) / (w * max(recipe['epochs'], 1)))

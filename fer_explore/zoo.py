@@ -34,8 +34,9 @@ def cache_dir(cache=None) -> Path:
 
 # %% ../nbs/40_zoo.ipynb #98903181
 def _key(name: str, recipe: dict, config: dict, seed: int) -> str:
-    # a recipe's `config` field came later: left empty it changes no model, so it leaves the keys (and caches) as they were
-    recipe = {k: v for k, v in recipe.items() if not (k == 'config' and not v)}
+    # recipe fields that came later (`config`, `trunk_warmup`): left off they change no model, so they leave the keys
+    # (and caches) as they were
+    recipe = {k: v for k, v in recipe.items() if not (k in ('config', 'trunk_warmup') and not v)}
     blob = json.dumps(dict(model=name, recipe=recipe, config=config, seed=int(seed), data=ZOO_DATA,
                            version=fer_explore.__version__), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
