@@ -26,7 +26,8 @@ PRESET_CONFIG = {'small': ('small', {}), 'small_os16': ('small', dict(backbone='
 
 def measure(name: str, config: str, bs: int, reps: int, threads: int) -> dict:
     import torch
-    from fer_explore.core import create_model, count_params
+    from fer_explore.core import count_params
+    from fer_explore.models import create_model
     from fer_explore.models import count_macs
     torch.set_num_threads(threads)
     size = SIZES[config]

@@ -64,44 +64,37 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
     train (default: the GPU when there is one). `save_dir`: keep the full variant's trained model there as a checkpoint,
     `{model}-{preset}-s{seed}.pt` (the localisation study loads those)."""
     import pandas as pd, torch
-    from fer_explore.core import count_params, set_seed, default_device
+    from fer_explore.core import default_device
+    from fer_explore.data import synthfer_size
     from fer_explore.recipes import get_recipe, ablation_recipe
-    from fer_explore.data import SynthFER, fer_dataloaders, MemoryDataset
-    from fer_explore.learner import fer_learner, evaluate_model
+    from fer_explore.learner import synthfer_splits, train_and_evaluate
     if variants is None:
         if model not in ABLATIONS: raise KeyError(f"no ablation for {model!r}; ablations: {sorted(ABLATIONS)} (or pass variants=)")
         variants = ABLATIONS[model]['variants']
     if threads: torch.set_num_threads(threads)
     device = default_device() if device is None else torch.device(device)
-    from fer_explore.core import get_model_spec
+    from fer_explore.models import get_model_spec
     get_model_spec(model)   # an unknown model fails here
-    size = min(max(get_recipe('ablation', **overrides)['size'], 48), 112)
+    size = synthfer_size(get_recipe('ablation', **overrides)['size'])
     done, rows = _runs_done(csv), []
     for preset in presets:
         r = get_recipe(ablation_recipe(preset), **overrides)   # one recipe for every model: the paper losses are the only difference
         for seed in seeds:
             todo = [v for v in variants if (preset, v, int(seed)) not in done]
             if not todo: continue
-            train, valid, test = (MemoryDataset(SynthFER(preset, s, n=n, size=size, seed=seed))
-                                  for s, n in (('train', r['n_train']), ('valid', r['n_valid']), ('test', n_test)))
-            test_dl = fer_dataloaders((train, test), size=size, bs=256, seed=seed, device=device).valid
-            for v in todo:   # a run depends on its seed only, never on the runs before it:
+            data = synthfer_splits(preset, r['n_train'], r['n_valid'], n_test, size, seed)
+            for v in todo:   # a run depends on its seed only, never on the runs before it (`train_and_evaluate` seeds it)
                 config = dict(variants[v]); rv = _variant_recipe(r, config.pop('recipe', None))
-                set_seed(seed)   # the initial weights (fer_learner leaves the global random state as it finds it)
-                dls = fer_dataloaders((train, valid), size=size, bs=rv['bs'], seed=seed, device=device)   # and fresh loaders
-                learn = fer_learner(model, dls, rv, config=config, seed=seed, quiet=True)
-                t = time.time(); learn.fit_recipe(); secs = time.time() - t
-                res = evaluate_model(learn.model, test_dl, test.classes)
+                keep = save_dir is not None and v == full_variant(variants)
+                learn, res = train_and_evaluate(model, rv, data, seed, config=config, size=size, device=device,
+                                                checkpoint=Path(save_dir) / f"{model}-{preset}-s{seed}.pt" if keep else None,
+                                                data_name=f'SynthFER {preset}')
+                secs = res['train_seconds']
                 row = dict(model=model, preset=preset, variant=v, seed=int(seed), test_accuracy=round(res['accuracy'], 4),
                            balanced_accuracy=round(res['balanced_accuracy'], 4), macro_f1=round(res['macro_f1'], 4),
-                           train_seconds=round(secs, 1), params=count_params(learn.model), epochs=rv['epochs'],
+                           train_seconds=secs, params=res['params'], epochs=rv['epochs'],
                            config=json.dumps(variants[v], sort_keys=True), device=device.type,
                            grid='x'.join(map(str, _grid(learn.model, size))), recipe=rv.get('name', 'ablation'))
-                if save_dir is not None and v == full_variant(variants):
-                    from fer_explore.checkpoint import save_checkpoint
-                    save_checkpoint(Path(save_dir) / f"{model}-{preset}-s{seed}.pt", learn.model, learn.classes, rv,
-                                    rv['epochs'], learn.fer_loss, None, metrics=dict(test_accuracy=row['test_accuracy']),
-                                    seed=int(seed), data=f'SynthFER {preset}')
                 rows.append(row)
                 if csv is not None:
                     Path(csv).parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import fer_explore.core  # noqa: F401  (first: it silences a torch warning that importing fastai triggers)
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.learner import Metric

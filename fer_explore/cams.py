@@ -12,7 +12,8 @@ from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, EigenCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection_with_sign_correction
 
-from .core import FEROutput, normalize, cam_target_layer, get_model_spec
+from .core import FEROutput, normalize
+from .models import cam_target_layer, get_model_spec
 from .vis import show_maps
 
 # %% auto #0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/32_checkpoints.ipynb #63eae733
 from __future__ import annotations
-import os, zipfile, pickle
+import os, json, zipfile, pickle
 from pathlib import Path
 
 import torch
@@ -18,17 +18,19 @@ class CheckpointError(ValueError):
 def _name(path) -> str: return str(path)
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'CheckpointError', 'atomic_save', 'checkpoint_state', 'save_checkpoint',
-           'load_checkpoint', 'model_from_checkpoint', 'CheckpointCallback']
+__all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'CheckpointError', 'atomic_write', 'atomic_save', 'atomic_write_json',
+           'checkpoint_state', 'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'checkpoint_is_grey',
+           'checkpoint_input_size', 'CheckpointCallback']
 
 # %% ../nbs/32_checkpoints.ipynb #c8484ba7
-def atomic_save(obj, path) -> Path:
-    "`torch.save(obj)` to `path` through a temporary file in the same folder, fsync and `os.replace`: never a half-written `path`."
+def atomic_write(path, write) -> Path:
+    """Call `write(f)` on a binary file that becomes `path` only when `write` returns: a temporary file in the same
+    folder, fsync and `os.replace`, so `path` is never half-written (a killed run leaves the old file or none)."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
         with open(tmp, 'wb') as f:
-            torch.save(obj, f)
+            write(f)
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
@@ -39,6 +41,14 @@ def atomic_save(obj, path) -> Path:
         finally: os.close(fd)
     except OSError: pass
     return path
+
+def atomic_save(obj, path) -> Path:
+    "`torch.save(obj)` to `path` through `atomic_write`: never a half-written checkpoint."
+    return atomic_write(path, lambda f: torch.save(obj, f))
+
+def atomic_write_json(path, obj) -> Path:
+    "`obj` as indented JSON (unknown types as their `str`) to `path` through `atomic_write`."
+    return atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1, default=str).encode()))
 
 # %% ../nbs/32_checkpoints.ipynb #71307a17
 def _unwrap(model): return getattr(model, 'module', model)   # DistributedDataParallel / Accelerate wrap the model
@@ -102,7 +112,7 @@ def _first_line(e) -> str:
 # %% ../nbs/32_checkpoints.ipynb #c162f40d
 def model_from_checkpoint(ck, device='cpu'):
     "The model of a checkpoint (a path or a `load_checkpoint` dict), rebuilt from its config, weights loaded, in eval mode."
-    from fer_explore.core import create_model
+    from fer_explore.models import create_model
     path = None
     if not isinstance(ck, dict): path, ck = ck, load_checkpoint(ck)
     where = _name(path) if path is not None else 'checkpoint'
@@ -116,8 +126,21 @@ def model_from_checkpoint(ck, device='cpu'):
         raise CheckpointError(f"{where}: its weights do not fit {ck['model_name']!r} ({_first_line(e)})") from None
     return model.to(device).eval()
 
+# %% ../nbs/32_checkpoints.ipynb #59bef62c
+def checkpoint_is_grey(ck: dict) -> bool:
+    """Whether the model of checkpoint `ck` (a `load_checkpoint` dict) was trained on grey faces (its three input channels
+    equal): its `grey` entry when it has one (shipped models do), else True when its data is a grey data set (FER2013, FERPlus)."""
+    if 'grey' in ck: return bool(ck['grey'])
+    names = f"{ck.get('data', '')} {(ck.get('recipe') or {}).get('data', '')}".lower()
+    return any(k in names for k in ('fer2013', 'ferplus', 'fer+'))
+
+def checkpoint_input_size(ck: dict) -> int:
+    "The image size the model of checkpoint `ck` was trained at: its recipe's `size`, else its configuration's `input_size`."
+    size = (ck.get('recipe') or {}).get('size') or ck['config'].get('input_size')
+    if not size: raise CheckpointError(f"checkpoint of {ck.get('model_name')!r} records no image size (recipe size or config input_size)")
+    return int(size)
+
 # %% ../nbs/32_checkpoints.ipynb #7a68c471
-import fer_explore.core  # noqa: F401  (first: it silences a torch warning that importing fastai triggers)
 from fastai.callback.core import Callback
 
 def _rank() -> int:

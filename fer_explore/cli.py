@@ -4,18 +4,17 @@
 
 # %% ../nbs/34_cli.ipynb #8f7d33fb
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, json, os, sys, time, warnings
 from pathlib import Path
 
+from .errors import UsageError, one_line   # imports nothing: the help stays fast
+from .server import add_explore_arguments   # the standard library only, at import
+
 # %% auto #0
-__all__ = ['DEMO_MODELS', 'MIN_FACE_PX', 'DEMO_BUDGET_S', 'DEMO_MIN_ACCURACY', 'UsageError', 'build_parser', 'main', 'cmd_train',
-           'class_index_map', 'resolve_checkpoint', 'split_logits', 'evaluate_checkpoint', 'cmd_evaluate', 'read_photo',
-           'face_inputs', 'predict_images', 'cmd_predict', 'run_demo', 'cmd_demo', 'cmd_ablate', 'cmd_explore']
+__all__ = ['build_parser', 'main', 'one_line', 'cmd_train', 'cmd_evaluate', 'cmd_predict', 'cmd_demo', 'cmd_ablate',
+           'cmd_explore']
 
 # %% ../nbs/34_cli.ipynb #3713b40d
-class UsageError(Exception):
-    "A user's mistake on the command line; printed as one line, exit status 2."
-
 def _kv(s: str):
     "`key=value` -> (key, value), the value read as JSON when it parses (numbers, true/false, lists) or as Python's True/False/None, else a string."
     if '=' not in s: raise argparse.ArgumentTypeError(f"expected key=value, got {s!r}")
@@ -44,8 +43,6 @@ def _positive(s: str) -> int:
     return v
 
 # %% ../nbs/34_cli.ipynb #28f97f85
-DEMO_MODELS = ('dan', 'daf_mhsca', 'cf_dan', 'dsan', 'wamf', 'resnet18')
-
 class _Parser(argparse.ArgumentParser):
     "An argument parser whose errors are one line that says where the help is (argparse prints its usage block too)."
     def error(self, message):
@@ -106,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Train the small configuration of every model on SynthFER 'default', evaluate each on its test split, "
         "and write metrics.json, figures and index.html into --out."))
     d.add_argument('--out', default='fer_explore_demo', metavar='DIR', help="report folder (default: fer_explore_demo)")
-    d.add_argument('--models', nargs='+', default=list(DEMO_MODELS), metavar='NAME')
+    d.add_argument('--models', nargs='+', metavar='NAME', help="models to train (default: all six: dan daf_mhsca cf_dan dsan wamf resnet18)")
     d.add_argument('--epochs', type=_positive, help="epochs for every model (default: each model's demo recipe)")
     d.add_argument('--workers', type=_positive, help="training processes side by side (default: one per CPU core)")
     d.set_defaults(func=cmd_demo)
@@ -124,12 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser('explore', help='explore attention maps and CAMs in the browser', description=(
         "Serve the attention explorer (Voila, 127.0.0.1 only) on CHECKPOINT or --model and print its address; "
         "--lab opens the step-by-step notebooks in JupyterLab instead. Ctrl-C stops it."))
-    x.add_argument('checkpoint', nargs='?', help="a checkpoint written by `fer-explore train` (default: --model)")
-    x.add_argument('--model', default='dan', help="registered model (SynthFER-trained, from the model cache) or shipped real-face "
-                   "model (fer2013_resnet18, ...) to show when no CHECKPOINT is given (default: dan)")
-    x.add_argument('--untrained', action='store_true', help="show --model untrained (default: its trained weights from the model cache when there)")
-    x.add_argument('--port', type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    x.add_argument('--lab', action='store_true', help="open the step-by-step notebooks in JupyterLab instead")
+    add_explore_arguments(x)
     x.set_defaults(func=cmd_explore)
     return p
 
@@ -138,6 +130,9 @@ def main(argv=None) -> int:
     "Entry point of the `fer-explore` console script; returns the exit status."
     parser = build_parser()
     args = parser.parse_args(argv)
+    # fastai 2.8.7 (the newest that works with nbdev 2) calls torch.jit.script when imported, which torch >= 2.10
+    # deprecates with a FutureWarning a user can do nothing about: the command silences that one (importing the library does not)
+    warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
     if args.command is None:
         parser.print_help(); return 0
     try: return args.func(args) or 0
@@ -145,7 +140,7 @@ def main(argv=None) -> int:
         print("fer-explore: interrupted", file=sys.stderr); return 130
     except Exception as e:
         if os.environ.get('FER_EXPLORE_DEBUG') or not _is_user_error(e): raise
-        print(f"fer-explore: error: {_one_line(e)}", file=sys.stderr)
+        print(f"fer-explore: error: {one_line(e)}", file=sys.stderr)
         return 2
 
 def _is_user_error(e) -> bool:
@@ -153,7 +148,7 @@ def _is_user_error(e) -> bool:
     if type(e).__name__ in ('FaceDetectorUnavailable',): return True
     return isinstance(e, (UsageError, FileNotFoundError, NotADirectoryError, KeyError, ValueError))
 
-def _one_line(e) -> str:
+def one_line(e) -> str:
     msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
     msg = ' '.join(str(msg).split())
     return msg if len(msg) < 400 else msg[:397] + '...'
@@ -166,18 +161,18 @@ def _threads(n):
 def _check_model_size(name: str, preset: str | None, size: int, config: dict):
     "A clear error when `name` is unknown or cannot take `size`-px images (one dry forward pass of a 2-image batch)."
     import torch
-    from fer_explore.core import get_model_spec, create_model
+    from fer_explore.models import get_model_spec, create_model
     try: spec = get_model_spec(name)
-    except KeyError as e: raise UsageError(_one_line(e)) from None
+    except KeyError as e: raise UsageError(one_line(e)) from None
     import inspect
     cfg = dict(config)
     if 'input_size' in inspect.signature(spec.builder).parameters: cfg.setdefault('input_size', size)
     try: m = create_model(name, preset=preset, **cfg).eval()
-    except (TypeError, ValueError) as e: raise UsageError(_one_line(e)) from None   # an unknown option, a bad value
+    except (TypeError, ValueError) as e: raise UsageError(one_line(e)) from None   # an unknown option, a bad value
     try:
         with torch.no_grad(): m(torch.zeros(2, 3, size, size))
     except (RuntimeError, ValueError) as e:
-        raise UsageError(f"model {name!r} ({preset or 'default'} preset) cannot take {size}-px images: {_one_line(e)}") from None
+        raise UsageError(f"model {name!r} ({preset or 'default'} preset) cannot take {size}-px images: {one_line(e)}") from None
 
 def _stop_cbs(args):
     if not getattr(args, 'stop_after', None): return None
@@ -203,7 +198,7 @@ def cmd_train(args) -> int:
     recipe = args.recipe or ('synthfer' if args.data in SYNTH_SOURCES else 'fer2013_cpu')
     overrides = dict(args.overrides)
     try: r = get_recipe(recipe, **overrides)
-    except (KeyError, ValueError) as e: raise UsageError(_one_line(e)) from None
+    except (KeyError, ValueError) as e: raise UsageError(one_line(e)) from None
     args.model = args.model or r['model']   # a recipe that names its model (fer2013_cpu) trains it
     if not args.model: raise UsageError(f"train needs --model NAME (recipe {recipe!r} names none), or --resume DIR")
     preset = with_preset(r, args.preset)['preset']
@@ -220,89 +215,9 @@ def cmd_train(args) -> int:
     return 0
 
 # %% ../nbs/34_cli.ipynb #988d2c44
-def class_index_map(ck_classes, data_classes) -> list[int]:
-    "For each data class, the index of the same expression (matched by canonical name) among the checkpoint's classes."
-    from fer_explore.core import canonical_name
-    def canon(c):
-        try: return canonical_name(c)
-        except KeyError: return str(c)
-    ck = [canon(c) for c in ck_classes]
-    idx = []
-    for c in data_classes:
-        if canon(c) not in ck: raise UsageError(f"the data set's class {c!r} is not one of the checkpoint's classes {list(ck_classes)}")
-        idx.append(ck.index(canon(c)))
-    return idx
-
-def _eval_dataset(data: str, split: str, size: int, n: int, n_classes: int, channels: int = 3):
-    from fer_explore.learner import SYNTH_SOURCES
-    if data in SYNTH_SOURCES:
-        from fer_explore.data import SynthFER
-        return SynthFER(data, split=split, n=n, size=min(max(size, 48), 112), n_classes=min(max(n_classes, 7), 8))
-    if not Path(data).exists(): raise UsageError(f"data {data!r}: no such file or folder (and not a SynthFER preset {list(SYNTH_SOURCES)})")
-    from fer_explore.data import load_fer_dataset
-    ds = load_fer_dataset(data, size=size, channels=channels)
-    names = set(getattr(ds, 'splits', None) if getattr(ds, 'splits', None) is not None else [])
-    if names:
-        from fer_explore.data.readers import _split_name
-        want = _split_name(split)
-        if want not in names: raise UsageError(f"data {data!r} has no {split!r} split; it has {sorted(names)}")
-        ds = ds.split(want)
-    return ds
-
-def resolve_checkpoint(checkpoint=None):
-    """The checkpoint file a command reads: `checkpoint` itself when it is a file (or not a shipped model's name), the shipped
-    real-face model of that name (`fer_explore.zoo.real_face_models()`), or with None the default shipped one."""
-    from fer_explore.zoo import real_face_checkpoint, real_face_cards
-    if checkpoint is None: return real_face_checkpoint()
-    p = Path(checkpoint)
-    if p.exists(): return p
-    cards = real_face_cards()
-    if str(checkpoint) in cards: return real_face_checkpoint(str(checkpoint))
-    if p.suffix or len(p.parts) > 1: return p   # a path: `load_checkpoint` says what is wrong with it
-    raise UsageError(f"{checkpoint!r} is neither a checkpoint file nor a shipped real-face model "
-                     f"(shipped: {', '.join(cards) or 'none'})")
-
-def split_logits(model, classes, size: int, data, split: str = 'test', tta: bool = False, n: int = 700, bs: int = 128,
-                 grey: bool = False):
-    """`(logits, targets, data classes)` of `model` (whose outputs are `classes`) on `split` of `data` at `size` px: logits
-    [N, data classes] with the model's columns matched to the data set's classes by name; `tta`: ten-crop averages;
-    `grey`: the images made grey first (for a model trained on grey faces)."""
-    from fer_explore.data import fer_dataloaders
-    from fer_explore.learner import predict_logits
-    ds = _eval_dataset(str(data), split, size, n, len(classes), channels=1 if grey else 3)
-    data_classes = list(ds.classes)
-    idx = class_index_map(classes, data_classes)
-    dls = fer_dataloaders((ds, ds), size=size, bs=bs, tta=tta, device='cpu')   # 3 channels: a grey image is repeated
-    logits, y = predict_logits(model, dls.tta if tta else dls.valid, device='cpu', tta=tta)
-    return logits[:, idx], y, data_classes   # the checkpoint's columns in the data set's class order
-
-def evaluate_checkpoint(checkpoint, data, out, split: str = 'test', tta: bool = False, n: int = 700, bs: int = 128) -> dict:
-    """Evaluate a checkpoint (a file, or a shipped real-face model's name) on `data`: writes `metrics.json`, `confusion.png`,
-    `per_class.csv` into `out`; returns the metrics. A model trained on grey faces sees the images grey."""
-    from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
-    from fer_explore.learner import plot_confusion
-    from fer_explore.callbacks import confusion_matrix, confusion_report
-    from fer_explore.zoo import checkpoint_is_grey
-    checkpoint = resolve_checkpoint(checkpoint)
-    ck = load_checkpoint(checkpoint)
-    model = model_from_checkpoint(ck)
-    size = int((ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 64)
-    logits, y, classes = split_logits(model, ck['classes'], size, data, split, tta, n, bs, grey=checkpoint_is_grey(ck))
-    cm = confusion_matrix(logits.argmax(-1), y, len(classes))
-    res = {**confusion_report(cm, classes), 'checkpoint': str(checkpoint), 'model': ck['model_name'], 'data': str(data), 'split': split, 'tta': tta}
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    (out / 'metrics.json').write_text(json.dumps(res, indent=1))
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig = plot_confusion(cm, classes, f"{ck['model_name']} on {Path(str(data)).name} ({split}): accuracy {res['accuracy']:.3f}")
-    fig.savefig(out / 'confusion.png'); plt.close(fig)
-    rows = ['class,recall,precision,f1,support'] + [f"{c},{v['recall']:.4f},{v['precision']:.4f},{v['f1']:.4f},{v['support']}"
-                                                    for c, v in res['per_class'].items()]
-    (out / 'per_class.csv').write_text('\n'.join(rows) + '\n')
-    return res
-
 def cmd_evaluate(args) -> int:
     "fer-explore evaluate"
+    from fer_explore.predict import evaluate_checkpoint
     res = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.split, args.tta, args.n)
     print(f"{res['model']} on {res['data']} ({res['split']}, {res['n']} images): accuracy {res['accuracy']:.4f}, "
           f"balanced accuracy {res['balanced_accuracy']:.4f}, macro-F1 {res['macro_f1']:.4f}")
@@ -313,109 +228,10 @@ def cmd_evaluate(args) -> int:
     return 0
 
 # %% ../nbs/34_cli.ipynb #464eef55
-MIN_FACE_PX = 32   # smaller face boxes hold fewer pixels than a 48-px model input: `predict` refuses them (--min-face)
-
-def read_photo(path):
-    "A photo file as a uint8 RGB array [H,W,3], turned upright by its EXIF orientation (phone photos); a one-line error when it is not an image."
-    import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
-    p = Path(path)
-    if not p.exists(): raise UsageError(f"{path}: no such file or folder")
-    if p.is_dir(): raise UsageError(f"{path}: is a folder, not an image file")
-    try:
-        with Image.open(p) as im: im.load(); im = ImageOps.exif_transpose(im).convert('RGB')
-    except UnidentifiedImageError: raise UsageError(f"{path}: not an image file (Pillow does not know its format)") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise UsageError(f"{path}: not a readable image ({type(e).__name__}: {_one_line(e)[:120]})") from None
-    return np.asarray(im)
-
-def face_inputs(photo, size: int, grey: bool = False, min_face: int = MIN_FACE_PX, boxes=None):
-    """The faces of a photo (path or RGB array) as a model reads them: `(boxes, crops [N,3,size,size] in [0,1], small)` with
-    the faces at least `min_face` px wide, largest first, and `small` the boxes of the smaller ones (Haar cascade; `boxes`:
-    known boxes instead). `grey`: crops in grey (three equal channels), for a model trained on grey faces."""
-    import warnings
-    import torch
-    from fer_explore.data import crop_faces, detect_faces
-    a = read_photo(photo) if isinstance(photo, (str, os.PathLike)) else photo
-    if boxes is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')   # "no face found" is ours to say
-            boxes = detect_faces(a)
-    small = [b for b in boxes if min(b.w, b.h) < min_face]
-    boxes = [b for b in boxes if min(b.w, b.h) >= min_face]
-    crops = crop_faces(a, size=size, boxes=boxes, channels=1 if grey else 3) if boxes else []
-    x = torch.stack(crops).expand(-1, 3, -1, -1).contiguous() if crops else torch.zeros(0, 3, size, size)
-    return boxes, x, small
-
-def predict_images(checkpoint, images, out=None, whole: bool = False, min_face: int | None = None) -> list[dict]:
-    """Classify the faces in an image or a folder of images; one dict per face (file, face, box, label, probs, note).
-    `checkpoint`: a checkpoint file, a shipped real-face model's name, or None for the default shipped real-face model
-    (`fer_explore.zoo.real_face_models()`). One image without a usable face (none found, all smaller than `min_face`
-    px, default `MIN_FACE_PX`) or that is not an image is a one-line `UsageError`; in a folder such a file gets a row with a `note`."""
-    min_face = MIN_FACE_PX if min_face is None else int(min_face)
-    import torch
-    from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
-    from fer_explore.core import normalize
-    from fer_explore.data import load_image, IMAGE_EXTS
-    from fer_explore.zoo import checkpoint_is_grey
-    src = Path(images)
-    if not src.exists(): raise UsageError(f"{images}: no such file or folder")
-    files = sorted(f for f in src.rglob('*') if f.suffix.lower() in IMAGE_EXTS) if src.is_dir() else [src]
-    if not files: raise UsageError(f"{images}: no images ({', '.join(IMAGE_EXTS)})")
-    ck = load_checkpoint(resolve_checkpoint(checkpoint))
-    model = model_from_checkpoint(ck)
-    size, grey = int((ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 64), checkpoint_is_grey(ck)
-    one = not src.is_dir()
-    rows = []
-    def skip(f, note):
-        if one: raise UsageError(f"{f}: {note}")
-        rows.append(dict(file=str(f), face=None, box=None, label=None, probs=None, note=note))
-    for f in files:
-        try: a = read_photo(f)
-        except UsageError as e:
-            if one: raise
-            skip(f, 'not an image file'); continue
-        if whole:
-            x = load_image(a, 1 if grey else 3, size).expand(3, -1, -1)[None]; boxes = [None]
-        else:
-            boxes, x, small = face_inputs(a, size, grey, min_face)
-            if not boxes:
-                if small:
-                    s = max(small, key=lambda b: b.w * b.h)
-                    skip(f, f"face too small ({s.w:.0f}x{s.h:.0f} px; the smallest face predict reads is {min_face} px wide: "
-                            "use a larger photo, or --min-face to read it anyway)")
-                else: skip(f, "no face found (OpenCV Haar cascade, frontal faces of 24 px or more; "
-                              "for an image that is already a face crop use --whole)")
-                continue
-        with torch.no_grad(): p = model(normalize(x)).logits.float().softmax(-1)
-        for i, (b, pi) in enumerate(zip(boxes, p)):
-            rows.append(dict(file=str(f), face=i, box=None if b is None else list(getattr(b, 'box', b)),
-                             label=ck['classes'][int(pi.argmax())], probs={c: float(v) for c, v in zip(ck['classes'], pi)}, note=None))
-    if out is not None: _write_predictions(rows, out)
-    return rows
-
-def _write_predictions(rows, out):
-    from PIL import Image, ImageDraw
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    classes = next((list(r['probs']) for r in rows if r['probs']), [])
-    lines = ['file,face,x,y,w,h,label,' + ','.join(classes) + ',note']
-    for r in rows:
-        b = r['box'] or ['', '', '', '']
-        probs = ','.join(f"{r['probs'][c]:.4f}" for c in classes) if r['probs'] else ','.join('' for _ in classes)
-        note = '"' + (r.get('note') or '').replace('"', "'") + '"' if r.get('note') else ''
-        lines.append(f"{Path(r['file']).name},{'' if r['face'] is None else r['face']},{','.join(map(str, b))},{r['label'] or ''},{probs},{note}")
-    (out / 'predictions.csv').write_text('\n'.join(lines) + '\n')
-    for f in dict.fromkeys(r['file'] for r in rows if r.get('note') != 'not an image file'):
-        img = Image.fromarray(read_photo(f)); draw = ImageDraw.Draw(img)
-        for r in (r for r in rows if r['file'] == f and r['box']):
-            x, y, w, h = r['box']
-            draw.rectangle([x, y, x + w, y + h], outline=(255, 60, 60), width=max(2, img.width // 200))
-            draw.text((x + 3, max(0, y - 12)), f"{r['label']} {r['probs'][r['label']]:.2f}", fill=(255, 60, 60))
-        img.save(out / (Path(f).stem + '_pred.png'))
-
 def cmd_predict(args) -> int:
     "fer-explore predict"
     from fer_explore.zoo import real_face_cards, weights_dir
+    from fer_explore.predict import predict_images, resolve_checkpoint
     rows = predict_images(args.checkpoint, args.images, args.out, args.whole, args.min_face)
     ckpt = resolve_checkpoint(args.checkpoint)
     card = real_face_cards().get(ckpt.stem) if ckpt.parent.resolve() == weights_dir().resolve() else None
@@ -433,229 +249,17 @@ def cmd_predict(args) -> int:
 
 def _explore_args(args):
     "`explore`'s CHECKPOINT or --model, a shipped real-face model's name read as its file (`resolve_checkpoint`)."
-    from fer_explore.core import list_models
+    from fer_explore.models import list_models
+    from fer_explore.predict import resolve_checkpoint
     if args.checkpoint: args.checkpoint = str(resolve_checkpoint(args.checkpoint))
     elif args.model not in list_models(): args.checkpoint = str(resolve_checkpoint(args.model))
     return args
 
-# %% ../nbs/34_cli.ipynb #cb7b787d
-DEMO_BUDGET_S, DEMO_MIN_ACCURACY = 600, 0.85
-
-def _fmt_s(s: float) -> str: return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"
-
-_DEMO_DATA = None   # (train, valid, test) MemoryDatasets, shared with forked workers
-
-def _demo_look_inside(name: str, model, loss, d: Path, n_loc: int = 140, n_sanity: int = 42) -> dict:
-    """The demo report's pictures of a trained model on the test faces: its attention maps per head (or its channel
-    attention, for models without spatial maps) and its CAMs for the true class on one face per class, the UMAP of
-    its features with the loss's class centres, and the localisation scores of every map and CAM, untrained and trained,
-    with the two sanity checks (weight randomisation, deletion) of the trained maps on the first `n_sanity` faces."""
-    import torch
-    import matplotlib.pyplot as plt
-    from fer_explore.interpret import Faces, one_per_class, show_attention, show_channels, model_outputs
-    from fer_explore.cams import show_cams
-    from fer_explore.embeddings import embedding_vectors, class_centres, project, show_embedding
-    from fer_explore.localisation import localisation_table
-    test = _DEMO_DATA[2]
-    faces = Faces(test.x, torch.tensor(test.y), test.masks, test.classes)
-    model.eval(); model.trained = True
-    idx = one_per_class(faces)
-    figures = []
-    fig = show_attention(model, faces, idx) or show_channels({'trained': model}, faces, idx)
-    if fig is not None:   # a plain CNN (resnet18) has no attention to show
-        fig.savefig(d / 'attention.png'); plt.close(fig); figures.append('attention.png')
-    fig = show_cams(model, faces.images[idx], faces.labels[idx], faces.masks[idx], faces.classes)
-    fig.savefig(d / 'cams.png'); plt.close(fig); figures.append('cams.png')
-    out = model_outputs(model, faces.images)
-    centres = class_centres(loss)
-    pts, cen = project(embedding_vectors(out, name), 'umap', centres)
-    fig, ax = plt.subplots(figsize=(4.2, 3.8))
-    show_embedding(pts, faces.labels, faces.classes, cen, ax=ax,
-                   title=f"{name}: UMAP of the test features" + (" and class centres (*)" if cen is not None else ''))
-    fig.tight_layout(); fig.savefig(d / 'umap.png'); plt.close(fig); figures.append('umap.png')
-    loc = localisation_table([name], faces[list(range(min(n_loc, len(faces))))], checkpoints={name: d / 'model.pt'},
-                             sanity=n_sanity)
-    loc.to_csv(d / 'localisation.csv', index=False)
-    return dict(figures=figures, localisation='localisation.csv')
-
-def _demo_train_one(name: str, r: dict, out: str, seed: int, threads: int, explore: bool = True) -> dict:
-    "Train, evaluate and report one demo model (in the demo process or a worker process)."
-    import torch
-    torch.set_num_threads(threads)
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from fer_explore.core import count_params
-    from fer_explore.data import fer_dataloaders
-    from fer_explore.learner import fer_learner, evaluate_model, plot_confusion, plot_history
-    from fer_explore.callbacks import CSVHistory
-    from fer_explore.checkpoint import save_checkpoint
-    train, valid, test = _DEMO_DATA
-    d = Path(out) / name; d.mkdir(parents=True, exist_ok=True)
-    dls = fer_dataloaders((train, valid), size=r['size'], bs=r['bs'], seed=seed, device='cpu')
-    test_dl = fer_dataloaders((train, test), size=r['size'], bs=256, seed=seed, device='cpu').valid
-    from fer_explore.recipes import DEMO_CONFIG
-    learn = fer_learner(name, dls, r, config=DEMO_CONFIG.get(name), seed=seed, quiet=True, cbs=[CSVHistory(d / 'history.csv')])
-    t, c = time.time(), time.process_time(); learn.fit_recipe(); secs, cpu = time.time() - t, time.process_time() - c
-    res = evaluate_model(learn.model, test_dl, test.classes)
-    save_checkpoint(d / 'model.pt', learn.model, learn.classes, r, r['epochs'], learn.fer_loss, None,
-                    {'test_accuracy': res['accuracy']}, seed=seed, data='default')
-    fig = plot_confusion(res['confusion'], test.classes, f"{name}: test accuracy {res['accuracy']:.3f}")
-    fig.savefig(d / 'confusion.png'); plt.close(fig)
-    fig = plot_history(d / 'history.csv', f"{name} on SynthFER default"); fig.savefig(d / 'curves.png'); plt.close(fig)
-    t = time.time()
-    inside = _demo_look_inside(name, learn.model, learn.fer_loss, d) if explore else {}
-    return dict(inside, explore_seconds=round(time.time() - t, 1), test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
-                train_seconds=round(secs, 1), cpu_seconds=round(cpu, 1), params=count_params(learn.model), epochs=r['epochs'],
-                per_class_recall={c: v['recall'] for c, v in res['per_class'].items()},
-                recipe={k: r[k] for k in ('preset', 'size', 'epochs', 'bs', 'opt', 'lr', 'schedule')})
-
-def run_demo(out='fer_explore_demo', models=DEMO_MODELS, epochs: int | None = None, workers: int | None = None,
-             seed: int = 0, n_test: int = 700, quiet: bool = False, explore: bool = True, cache=None, **overrides) -> dict:
-    """Train every model in `models` on SynthFER default, evaluate on its test split, look inside it (`explore`), write
-    the report into `out` and store each trained model in the model cache (`fer_explore.zoo`; `cache=False`: don't);
-    returns the metrics. `workers` processes train models side by side, one torch thread each (default: one per
-    CPU core, at most one per model): on a small CPU that beats one process with several threads, since the
-    small models' convolutions are too small to keep several threads busy."""
-    global _DEMO_DATA
-    t0 = time.time()
-    import multiprocessing as mp
-    import torch
-    from fer_explore.core import get_model_spec
-    from fer_explore.data import SynthFER, MemoryDataset
-    from fer_explore.recipes import demo_recipe
-    for m in models: get_model_spec(m)    # an unknown name fails before any training
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot, fer_explore.learner, fer_explore.models  # noqa: F401  (imported once, before the workers fork)
-    if explore: import fer_explore.localisation, fer_explore.embeddings, fer_explore.cams, umap  # noqa: F401
-    cores = os.cpu_count() or 1
-    workers = max(1, min(workers or cores, len(models)))
-    can_fork = 'fork' in mp.get_all_start_methods()
-    if not can_fork: workers = 1
-    threads = max(1, cores // workers)
-    torch.set_num_threads(1 if workers > 1 else threads)   # no thread pool before fork
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    recipes = {m: demo_recipe(m, **overrides, **({'epochs': epochs} if epochs else {})) for m in models}
-    base = recipes[models[0]]
-    size = min(max(base['size'], 48), 112)
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
-    say(f"SynthFER default: drawing {base['n_train']} train, {base['n_valid']} validation, {n_test} test faces at {size} px; "
-        f"training {len(models)} model{'s' if len(models) != 1 else ''} in {workers} process{'es' if workers > 1 else ''}")
-    _DEMO_DATA = (MemoryDataset(SynthFER('default', 'train', n=base['n_train'], size=size, seed=seed)),
-                  MemoryDataset(SynthFER('default', 'valid', n=base['n_valid'], size=size, seed=seed)),
-                  MemoryDataset(SynthFER('default', 'test', n=n_test, size=size, seed=seed)))
-    results = {}
-    def _line(k, name, v):
-        say(f"[{k}/{len(models)}] {name:<10} test accuracy {100 * v['test_accuracy']:5.1f} %  balanced "
-            f"{100 * v['balanced_accuracy']:5.1f} %  {v['train_seconds']:5.0f} s  {v['params'] / 1e6:.2f} M params")
-    longest_first = sorted(models, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])   # the longest run starts first
-    if workers == 1:
-        for k, m in enumerate(longest_first, 1):
-            results[m] = _demo_train_one(m, recipes[m], str(out), seed, threads, explore); _line(k, m, results[m])
-    else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context('fork')) as ex:
-            futs = {ex.submit(_demo_train_one, m, recipes[m], str(out), seed, threads, explore): m for m in longest_first}
-            for k, f in enumerate(as_completed(futs), 1):
-                results[futs[f]] = f.result(); _line(k, futs[f], results[futs[f]])
-    results = {m: results[m] for m in models}
-    if cache is not False:
-        from fer_explore.zoo import store_checkpoint
-        for m, v in results.items(): v['cached'] = str(store_checkpoint(out / m / 'model.pt', cache, v))
-    loc = None
-    if explore:
-        import pandas as pd
-        loc = pd.concat([pd.read_csv(out / m / 'localisation.csv') for m in models]).drop_duplicates(['model', 'state', 'map'])
-        loc.to_csv(out / 'localisation.csv', index=False)
-    train, valid, test = _DEMO_DATA
-    total = time.time() - t0
-    ok_acc = all(v['test_accuracy'] >= DEMO_MIN_ACCURACY for v in results.values())
-    report = dict(models=results, total_seconds=round(total, 1), budget_seconds=DEMO_BUDGET_S, min_accuracy=DEMO_MIN_ACCURACY,
-                  within_budget=total <= DEMO_BUDGET_S, all_above_min_accuracy=ok_acc, processes=workers,
-                  threads_per_process=threads, cpu_count=cores,
-                  data=dict(source='SynthFER default', size=size, n_train=len(train), n_valid=len(valid), n_test=len(test), seed=seed))
-    (out / 'metrics.json').write_text(json.dumps(report, indent=1))
-    (out / 'index.html').write_text(_demo_html(report, loc))
-    say(f"demo: {len(results)} model{'s' if len(results) != 1 else ''} in {_fmt_s(total)} (budget {_fmt_s(DEMO_BUDGET_S)}: "
-        f"{'met' if report['within_budget'] else 'NOT met'}); every model >= {100 * DEMO_MIN_ACCURACY:.0f} % test accuracy: "
-        f"{'yes' if ok_acc else 'NO'}")
-    if cache is not False: say(f"trained models cached in {Path(results[models[0]]['cached']).parent} (the notebooks and `fer-explore explore` load them)")
-    say(f"report: {out / 'index.html'}")
-    return report
-
-def _localisation_html(loc) -> str:
-    """The demo report's localisation table: per model and map its grid, each score untrained -> trained beside the floor
-    and the ceiling at that grid, whether it beats both floors, and the two sanity checks of the trained map."""
-    import html
-    from fer_explore.localisation import localisation_summary
-    s = localisation_summary(loc)
-    tr = loc[loc.state == 'trained'].drop_duplicates(['model', 'map']).set_index(['model', 'map'])
-    cell = lambda v: '-' if v != v else f"{v:.3f}"
-    def sanity(m, k, r):
-        sim, gap = r.get(('randomisation_similarity', 'trained'), float('nan')), r.get(('deletion_gap', 'trained'), float('nan'))
-        t = tr.loc[(m, k)] if (m, k) in tr.index else {}
-        flat = ' (flat after randomisation)' if float(t.get('randomised_flat', 0) or 0) > 0 else ''
-        se = t.get('deletion_gap_se', float('nan'))
-        return f"<td>{cell(sim)}{flat}</td><td>{cell(gap)}{'' if se != se else f' ± {se:.3f}'}</td>"
-    scores = ('energy_share', 'pointing_game', 'rank_accuracy')
-    rows = ''.join(f"<tr><td>{html.escape(m)}</td><td>{html.escape(k)}</td><td>{html.escape(str(r[('grid', '')]))}</td>"
-                   + ''.join(f"<td>{cell(r[(sc, 'untrained')])} → <b>{cell(r[(sc, 'trained')])}</b>"
-                             f"<br><small>{cell(r[(sc, 'floor')])} / {cell(r[(sc, 'ceiling')])}</small></td>" for sc in scores)
-                   + f"<td>{'yes' if r[('beats_floors', '')] else 'no'}</td>" + sanity(m, k, r) + "</tr>" for (m, k), r in s.iterrows())
-    ref = loc[loc.model.isin(['floor', 'ceiling'])]
-    rows += ''.join(f"<tr><td>{html.escape(r['model'])}</td><td>{html.escape(r['map'])}</td><td>{html.escape(str(r['grid']))}</td>"
-                    + ''.join(f"<td>{r[sc]:.3f}</td>" for sc in scores) + "<td></td><td></td><td></td></tr>" for _, r in ref.iterrows())
-    n = int(loc['n'].iloc[0])
-    n_s = int(loc['n_sanity'].dropna().iloc[0]) if 'n_sanity' in loc and loc['n_sanity'].notna().any() else 0
-    return (f"<h2>Does the attention look where the expression is?</h2><p>On the first {n} test faces, each spatial attention map "
-            "and CAM (Grad-CAM, Grad-CAM++ and EigenCAM for the true class) is scored against SynthFER's true expression regions: "
-            "<i>energy share</i> (the map's mass inside the regions), <i>pointing game</i> (its peak falls inside), <i>rank accuracy</i> "
-            "(the share of its top-|region| positions inside), each untrained → <b>trained</b>, and under it the better "
-            "<i>floor</i> / the <i>ceiling</i> at the map's own grid. The floors are maps that know nothing (uniform, and a centre "
-            "Gaussian: faces are centred), pooled to the map's grid; the ceiling is the true region mask pooled to that grid, the "
-            "best a map of that resolution can do on the pointing game and rank accuracy (a map that piles all its mass on the "
-            "single best cell can beat it on energy share). <b>beats floors</b>: the trained map beats both floors on all three scores.</p>"
-            f"<p>Sanity checks of the trained maps, on the first {n_s} faces: <i>randomisation</i> is the rank correlation "
-            "between the map and the map of the same model with its weights randomised (Adebayo et al. 2018, through Quantus's "
-            "MPRT): near 0 means the map depends on what the model learned, near 1 that it does not. <i>deletion gap</i> is how "
-            "much faster the predicted probability falls when the map's most attended cells are removed first than when random "
-            "cells are (Samek et al. 2017, Quantus's RegionPerturbation), with its standard error: above 0, the map marks cells "
-            "the model uses.</p>"
-            "<table class='loc'><tr><th>model</th><th>map</th><th>grid</th><th>energy share</th><th>pointing game</th><th>rank accuracy</th>"
-            "<th>beats floors</th><th>randomisation (lower: better)</th><th>deletion gap (higher: better)</th></tr>"
-            f"{rows}</table><p>All scores: <a href='localisation.csv'>localisation.csv</a>.</p>")
-
-def _demo_html(rep: dict, loc=None) -> str:
-    import html
-    rows = ''.join(f"<tr><td>{html.escape(n)}</td><td>{100 * v['test_accuracy']:.1f} %</td><td>{100 * v['balanced_accuracy']:.1f} %</td>"
-                   f"<td>{100 * v['macro_f1']:.1f} %</td><td>{v['train_seconds']:.0f} s</td><td>{v['epochs']}</td>"
-                   f"<td>{v['params'] / 1e6:.2f} M</td></tr>" for n, v in rep['models'].items())
-    def figs(n, v):
-        inside = ''.join(f"<p><img class='wide' src='{n}/{f}' alt='{n} {f[:-4]}'></p>" for f in v.get('figures', []) if f != 'umap.png')
-        umap = f"<img src='{n}/umap.png' alt='{n} UMAP'>" if 'umap.png' in v.get('figures', []) else ''
-        return (f"<h2>{html.escape(n)}</h2><p><img src='{n}/confusion.png' alt='{n} confusion matrix'> "
-                f"<img src='{n}/curves.png' alt='{n} training curves'> {umap}</p>{inside}")
-    d = rep['data']
-    verdict = (f"Total time {_fmt_s(rep['total_seconds'])} ({rep['processes']} training process(es) on {rep['cpu_count']} CPU core(s)), "
-               f"budget {_fmt_s(rep['budget_seconds'])}: "
-               f"<b>{'met' if rep['within_budget'] else 'not met'}</b>. Every model at least {100 * rep['min_accuracy']:.0f} % "
-               f"test accuracy: <b>{'yes' if rep['all_above_min_accuracy'] else 'no'}</b>.")
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>fer_explore demo</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}td,th{{padding:4px 10px;text-align:right}}
-td:first-child,th:first-child,table.loc td:nth-child(2),table.loc th:nth-child(2){{text-align:left}}img{{max-width:32%;vertical-align:top}}img.wide{{max-width:100%}}</style></head><body>
-<h1>fer_explore demo: every model on SynthFER</h1>
-<p>Small configuration (ResNet-18 at width 0.25) of each model, trained on {d['n_train']} SynthFER <code>default</code> faces
-at {d['size']} px and evaluated on {d['n_test']} test faces (seed {d['seed']}).</p><p>{verdict}</p>
-<table><tr><th>model</th><th>test accuracy</th><th>balanced accuracy</th><th>macro-F1</th><th>training time</th><th>epochs</th><th>parameters</th></tr>
-{rows}</table>{_localisation_html(loc) if loc is not None else ''}
-<p>Per model below: confusion matrix, training curves, the UMAP of its test features (class centres as stars where its
-loss has them), its attention maps per head on one test face per class (rows: true → predicted class; cyan: the
-expression's true regions) and its CAMs for the true class (Grad-CAM, Grad-CAM++, EigenCAM).</p>
-{''.join(figs(n, v) for n, v in rep['models'].items())}</body></html>
-"""
-
+# %% ../nbs/34_cli.ipynb #8681dc4b
 def cmd_demo(args) -> int:
-    "fer-explore demo"
-    rep = run_demo(args.out, args.models, args.epochs, args.workers)
+    "fer-explore demo (`fer_explore.demo.run_demo`)"
+    from fer_explore.demo import run_demo
+    run_demo(args.out, args.models, args.epochs, args.workers)
     return 0
 
 def cmd_ablate(args) -> int:
@@ -672,8 +276,8 @@ def cmd_ablate(args) -> int:
     return 0
 
 def cmd_explore(args) -> int:
-    "fer-explore explore (the widgets of `45_widgets`, served by Voila)"
-    from fer_explore.widgets import explore_main
+    "fer-explore explore (the widgets of `45_widgets`, served by Voila: `fer_explore.server`)"
+    from fer_explore.server import explore_main
     return explore_main(_explore_args(args))
 
 # %% ../nbs/34_cli.ipynb #099f44aa

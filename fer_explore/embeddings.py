@@ -8,17 +8,19 @@ import numpy as np
 import torch
 import matplotlib.pyplot as plt
 
-from .core import FEROutput, get_model_spec
+from .core import FEROutput
+from .models import get_model_spec, MODEL_REGISTRY
 
 # %% auto #0
 __all__ = ['embedding_vectors', 'class_centres', 'project', 'show_embedding', 'pr_curves', 'show_pr_curves']
 
 # %% ../nbs/44_embeddings.ipynb #3436a1a8
 def embedding_vectors(out: FEROutput, model_name: str) -> torch.Tensor:
-    "The vectors a model's centre loss sees: `features`, except DSAN's a ⊙ v_h1 (DSAN Eq. 4: sparse attention times features)."
-    if model_name == 'dsan' and 'sparse' in out.attention and 'v_h1' in out.aux:
-        return (out.attention['sparse'] * out.aux['v_h1']).detach().float().cpu()
-    return out.features.detach().float().cpu()
+    """The vectors a model's centre loss sees: its registration's `embedding` of `out` (DSAN's a ⊙ v_h1, DSAN Eq. 4: sparse
+    attention times features), else `out.features`."""
+    spec = MODEL_REGISTRY.get(model_name)
+    v = spec.embedding(out) if spec is not None and spec.embedding is not None else out.features
+    return v.detach().float().cpu()
 
 def class_centres(loss) -> torch.Tensor | None:
     "The learnable class centres [n_classes, d] of a paper loss (any parameter named `...centres`), or None."

@@ -10,11 +10,12 @@ import numpy as np
 import torch
 import matplotlib.pyplot as plt
 
-from .core import FEROutput, normalize, get_model_spec
+from .core import FEROutput, normalize
+from .models import get_model_spec, AttentionView, view, MODEL_REGISTRY
 from .vis import show_maps, show_channel_weights
 
 # %% auto #0
-__all__ = ['Faces', 'synthfer_faces', 'one_per_class', 'model_outputs', 'AttentionView', 'attention_views', 'spatial_maps',
+__all__ = ['Faces', 'synthfer_faces', 'one_per_class', 'model_outputs', 'attention_views', 'generic_views', 'spatial_maps',
            'show_attention', 'map_contrast', 'show_channels']
 
 # %% ../nbs/41_attention.ipynb #2ff3aa22
@@ -34,10 +35,10 @@ class Faces:
 
 def synthfer_faces(n: int = 350, split: str = 'test', preset: str = 'default', size: int | None = None, seed: int = 0) -> Faces:
     "The first `n` SynthFER faces of `split` (default: the demo's test faces at the demo's image size) with labels and masks."
-    from fer_explore.data import SynthFER
+    from fer_explore.data import SynthFER, synthfer_size
     if size is None:
-        from fer_explore.zoo import demo_recipe
-        size = min(max(demo_recipe('resnet18')['size'], 48), 112)
+        from fer_explore.recipes import demo_recipe
+        size = synthfer_size(demo_recipe('resnet18')['size'])
     ds = SynthFER(preset, split, n=n, size=size, seed=seed)
     items = [ds[i] for i in range(n)]
     return Faces(torch.stack([s.image for s in items]), torch.tensor([int(s.label) for s in items]),
@@ -56,21 +57,16 @@ def _cat(parts: list[FEROutput]) -> FEROutput:
                      {k: c([p.attention[k] for p in parts]) for k in first.attention},
                      {k: c([p.aux[k] for p in parts]) for k in first.aux if isinstance(first.aux[k], torch.Tensor)})
 
-def _channel_hooks(model, store: dict):
-    "Forward hooks that keep the sigmoid weights of every DAN `ChannelAttention` (DAN Eq. 4) as `channel{i}`."
-    from fer_explore.modules.dan_heads import ChannelAttention
-    cas = [m for m in model.modules() if isinstance(m, ChannelAttention)]
-    return [ca.attention.register_forward_hook(lambda mod, inp, out, i=i: store.setdefault(f'channel{i}', []).append(out.detach()))
-            for i, ca in enumerate(cas)]
-
 @torch.no_grad()
 def model_outputs(model: torch.nn.Module, images: torch.Tensor, bs: int = 256) -> FEROutput:
-    "The `FEROutput` of `model` (eval mode) for `images` [N,3,H,W] in [0,1], normalised as the model expects; on the CPU."
+    """The `FEROutput` of `model` (eval mode) for `images` [N,3,H,W] in [0,1], normalised as the model expects; on the CPU.
+    What its registration's `capture` keeps (DAN's channel weights) is added to `aux`."""
     model.eval()
     stats = getattr(getattr(model, 'spec', None), 'stats', None)
     dev = next(model.parameters()).device
     parts, store = [], {}
-    hooks = _channel_hooks(model, store)
+    capture = getattr(getattr(model, 'spec', None), 'capture', None)   # tensors the forward computes but does not return
+    hooks = capture(model, store) if capture else []
     try:
         for i in range(0, len(images), bs):
             x = images[i:i + bs].to(dev)
@@ -82,53 +78,21 @@ def model_outputs(model: torch.nn.Module, images: torch.Tensor, bs: int = 256) -
     return out
 
 # %% ../nbs/41_attention.ipynb #38814acb
-@dataclass
-class AttentionView:
-    "One way to look at a model's attention: `name`, `kind` ('spatial' [B,h,w] or 'channel' [B,C]), `maps`, `vrange`, `what`."
-    name: str
-    kind: str
-    maps: torch.Tensor
-    vrange: object
-    what: str
-
 def attention_views(out: FEROutput, model_name: str, target=None) -> list[AttentionView]:
     """The spatial maps and channel strips in `out` of model `model_name`, each with its drawing range.
     `target` [B] (class indices) picks the class of class-specific maps (WAMF's routing); default: the prediction."""
-    A, X, views = out.attention, out.aux, []
-    def add(name, kind, t, vrange, what): views.append(AttentionView(name, kind, t.detach().float().cpu(), vrange, what))
-    target = out.logits.argmax(-1) if target is None else torch.as_tensor(target)
-    if model_name == 'dan':
-        for k in sorted(k for k in A if k.startswith('head')):
-            add(k, 'spatial', A[k], 'shared', f'DAN spatial attention, {k} (Eq. 3)')
-        for k in sorted(k for k in X if k.startswith('channel')):
-            add(k, 'channel', X[k], (0, 1), f'DAN channel attention weights, head {k[7:]} (Eq. 4)')
-    elif model_name == 'daf_mhsca':
-        if 'afc_spatial' in A: add('afc_spatial', 'spatial', A['afc_spatial'], (0, 1), 'AFC spatial gate (Eq. 2)')
-        if 'daf' in A: add('daf', 'spatial', A['daf'].mean(1), (0, 1), 'directional map A_s, channel mean (Eq. 4-8)')
-        for k in sorted(k for k in A if k.startswith('head')):
-            add(k, 'spatial', A[k], (0, 1), f'MHSCA spatial map, {k} (Eq. 9-11)')
-        if 'afc_channel' in X: add('afc_channel', 'channel', X['afc_channel'], (0, 1), 'AFC channel gate (Eq. 1)')
-    elif model_name == 'cf_dan':
-        if 'spatial_map' in A: add('spatial_map', 'spatial', A['spatial_map'], 'shared', 'attention received per position, last layer')
-        for k in ('ilm_s', 'ilm_c'):
-            if k in A: add(k, 'channel', A[k], 'shared', f'ILM gated channel descriptor {k} (Eq. 13)')
-        if 'channel' in A:
-            c = A['channel']                       # [B, groups, Cg, Cg]: query channel x key channel, per group
-            add('channel', 'channel', c.mean(2).flatten(1) * c.shape[-1], 'shared', 'attention received per channel, last layer (x group size)')
-    elif model_name == 'dsan':
-        if 'sparse' in A: add('sparse', 'channel', A['sparse'], 'shared', 'sparse attention over features (Eq. 2)')
-        if 'lfa' in A: add('lfa', 'channel', A['lfa'], (0, 1), 'local-feature attention per group (Eq. 8)')
-    elif model_name == 'wamf':
-        for k in sorted(k for k in A if k.startswith('wa')):
-            add(k, 'spatial', A[k], (0, 1), f'wide attention of stage {k[2:]}, channel mean')
-        if 'routing_map' in X:
-            rm = X['routing_map']                  # [B, classes, h, w]
-            add('routing', 'spatial', rm[torch.arange(len(rm)), target], (0, 1), 'routing coefficients to the class')
-    else:   # any other model: [B,h,w] maps on the face, [B,C] vectors as strips, [B,C,h,w] maps averaged over C
-        for k, t in A.items():
-            if t.dim() == 3: add(k, 'spatial', t, 'shared', k)
-            elif t.dim() == 4: add(k, 'spatial', t.mean(1), 'shared', f'{k}, channel mean')
-            elif t.dim() == 2: add(k, 'channel', t, 'shared', k)
+    spec = MODEL_REGISTRY.get(model_name)
+    if spec is not None and spec.views is not None: return spec.views(out, target)
+    return generic_views(out)
+
+def generic_views(out: FEROutput) -> list[AttentionView]:
+    """A model registered without `views`: each `attention` entry as it is, on one shared range: [B,h,w] maps on the face,
+    [B,C,h,w] maps averaged over C, [B,C] vectors as strips."""
+    views = []
+    for k, t in out.attention.items():
+        if t.dim() == 3: views.append(view(k, 'spatial', t, 'shared', k))
+        elif t.dim() == 4: views.append(view(k, 'spatial', t.mean(1), 'shared', f'{k}, channel mean'))
+        elif t.dim() == 2: views.append(view(k, 'channel', t, 'shared', k))
     return views
 
 def spatial_maps(out: FEROutput, model_name: str, target=None) -> dict:

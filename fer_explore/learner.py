@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-import fer_explore.core  # noqa: F401  (first: it silences a torch warning that importing fastai triggers)
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.callback.core import Callback
@@ -21,16 +20,20 @@ from fastai.torch_core import rank_distrib, num_distrib
 from fastcore.basics import patch
 from fastcore.foundation import L
 
-from .core import FEROutput, set_seed, count_params, get_model_spec, create_model
+from .core import FEROutput, set_seed, count_params, canonical_name
+from .errors import UsageError
+from .data.loaders import SYNTH_PRESETS as SYNTH_SOURCES   # the SynthFER presets a `data` source may name
+from .models import get_model_spec, create_model
 from .recipes import get_recipe, recipe_for, lr_factor, with_preset
 from .callbacks import (FEROutputCallback, FERLossFunc, TrunkSupervision, NaNStopCallback, RecipeScheduler, EpochSeedCallback,
                                    PerClassRecall, TrainedEpochFlag, CSVHistory, fer_metrics, confusion_matrix,
                                    classification_metrics, confusion_report)
-from .checkpoint import CheckpointCallback, load_checkpoint, CheckpointError
+from .checkpoint import CheckpointCallback, load_checkpoint, save_checkpoint, atomic_write_json, CheckpointError
 
 # %% auto #0
-__all__ = ['SYNTH_SOURCES', 'param_groups', 'GroupOptimizer', 'make_optimizer', 'fer_learner', 'history_frame', 'SyncLossGrads',
-           'predict_logits', 'evaluate_model', 'plot_confusion', 'plot_history', 'data_loaders', 'distributed',
+__all__ = ['param_groups', 'GroupOptimizer', 'make_optimizer', 'fer_learner', 'history_frame', 'SyncLossGrads', 'predict_logits',
+           'evaluate_model', 'plot_confusion', 'plot_history', 'class_index_map', 'eval_dataset', 'split_logits',
+           'synthfer_splits', 'train_and_evaluate', 'worker_count', 'side_by_side', 'data_loaders', 'distributed',
            'StopAfterEpochs', 'plan_epochs', 'train']
 
 # %% ../nbs/33_learner.ipynb #fdc57a0c
@@ -128,7 +131,7 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
     with its paper loss. `recipe`: a name in `RECIPES` or a dict (default 'synthfer'); `overrides` replace single
     recipe fields; `preset` / `config` go to `create_model` (`config` over the recipe's own `config`); `class_counts` override the ones read from `dls`."""
     from fer_explore.models import create_model_and_loss, feature_dim
-    from fer_explore.losses import paper_loss
+    from fer_explore.models import paper_loss
     r = get_recipe(recipe, **overrides)
     with_preset(r, preset)
     n_classes = getattr(dls, 'c', None) or len(dls.classes)
@@ -263,9 +266,111 @@ def plot_history(history, title: str = ''):
     fig.suptitle(title, fontsize=10); fig.tight_layout()
     return fig
 
-# %% ../nbs/33_learner.ipynb #c05cfe19
-SYNTH_SOURCES = ('easy', 'default', 'hard')
+# %% ../nbs/33_learner.ipynb #700fb33a
+def class_index_map(ck_classes, data_classes) -> list[int]:
+    "For each data class, the index of the same expression (matched by canonical name) among the checkpoint's classes."
+    def canon(c):
+        try: return canonical_name(c)
+        except KeyError: return str(c)
+    ck = [canon(c) for c in ck_classes]
+    idx = []
+    for c in data_classes:
+        if canon(c) not in ck: raise UsageError(f"the data set's class {c!r} is not one of the checkpoint's classes {list(ck_classes)}")
+        idx.append(ck.index(canon(c)))
+    return idx
 
+def eval_dataset(data: str, split: str, size: int, n: int = 700, n_classes: int = 7, channels: int = 3):
+    """Split `split` of `data`: a SynthFER preset (its first `n` faces) or a data set path (`load_fer_dataset` at `size` px
+    with `channels`); a one-line `UsageError` when the source or the split does not exist."""
+    if data in SYNTH_SOURCES:
+        from fer_explore.data import SynthFER, synthfer_size
+        return SynthFER(data, split=split, n=n, size=synthfer_size(size), n_classes=min(max(n_classes, 7), 8))
+    if not Path(data).exists(): raise UsageError(f"data {data!r}: no such file or folder (and not a SynthFER preset {list(SYNTH_SOURCES)})")
+    from fer_explore.data import load_fer_dataset
+    ds = load_fer_dataset(data, size=size, channels=channels)
+    names = set(getattr(ds, 'splits', None) if getattr(ds, 'splits', None) is not None else [])
+    if names:
+        from fer_explore.data.readers import _split_name
+        want = _split_name(split)
+        if want not in names: raise UsageError(f"data {data!r} has no {split!r} split; it has {sorted(names)}")
+        ds = ds.split(want)
+    return ds
+
+def split_logits(model, classes, size: int, data, split: str = 'test', tta: bool = False, n: int = 700, bs: int = 128,
+                 grey: bool = False):
+    """`(logits, targets, data classes)` of `model` (whose outputs are `classes`) on `split` of `data` at `size` px: logits
+    [N, data classes] with the model's columns matched to the data set's classes by name; `tta`: ten-crop averages;
+    `grey`: the images made grey first (for a model trained on grey faces)."""
+    from fer_explore.data import fer_dataloaders
+    ds = eval_dataset(str(data), split, size, n, len(classes), channels=1 if grey else 3)
+    data_classes = list(ds.classes)
+    idx = class_index_map(classes, data_classes)
+    dls = fer_dataloaders((ds, ds), size=size, bs=bs, tta=tta, device='cpu')   # 3 channels: a grey image is repeated
+    logits, y = predict_logits(model, dls.tta if tta else dls.valid, device='cpu', tta=tta)
+    return logits[:, idx], y, data_classes   # the checkpoint's columns in the data set's class order
+
+# %% ../nbs/33_learner.ipynb #d5758eb9
+def synthfer_splits(preset: str = 'default', n_train: int = 6000, n_valid: int = 350, n_test: int = 700, size: int = 48,
+                    seed: int = 0) -> tuple:
+    "SynthFER `preset`'s train, valid and test splits drawn once into memory (`MemoryDataset`s) at `size` px with `seed`."
+    from fer_explore.data import SynthFER, MemoryDataset, synthfer_size
+    return tuple(MemoryDataset(SynthFER(preset, s, n=n, size=synthfer_size(size), seed=seed))
+                 for s, n in (('train', n_train), ('valid', n_valid), ('test', n_test)))
+
+def train_and_evaluate(name: str, recipe: dict, data, seed: int = 0, config: dict | None = None, size: int | None = None,
+                       device='cpu', cbs=None, checkpoint=None, data_name: str | None = None):
+    """Train `name` with `recipe` on `data` = (train, valid, test) and evaluate it on test. The weights and loaders are
+    seeded with `seed`. `checkpoint`: write the trained model there (its test accuracy in the metrics, `data_name` as its
+    data). Returns `(learn, report)`: `evaluate_model`'s report plus `train_seconds` (wall), `cpu_seconds`, `params`."""
+    from fer_explore.data import fer_dataloaders
+    train, valid, test = data
+    size = recipe['size'] if size is None else size
+    set_seed(seed)   # the initial weights (fer_learner leaves the global random state as it finds it)
+    dls = fer_dataloaders((train, valid), size=size, bs=recipe['bs'], seed=seed, device=device)
+    learn = fer_learner(name, dls, recipe, config=config, seed=seed, quiet=True, cbs=cbs)
+    t, c = time.time(), time.process_time()
+    learn.fit_recipe()
+    secs, cpu = time.time() - t, time.process_time() - c
+    test_dl = fer_dataloaders((train, test), size=size, bs=256, seed=seed, device=device).valid
+    res = evaluate_model(learn.model, test_dl, test.classes)
+    res.update(train_seconds=round(secs, 1), cpu_seconds=round(cpu, 1), params=count_params(learn.model))
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, learn.model, learn.classes, recipe, recipe['epochs'], learn.fer_loss, None,
+                        {'test_accuracy': res['accuracy']}, seed=seed, data=data_name)
+    return learn, res
+
+def worker_count(n_jobs: int, workers: int | None = None) -> int:
+    "The processes `side_by_side` uses for `n_jobs` jobs: `workers` (default one per CPU core), at most one per job; 1 without fork."
+    import multiprocessing as mp
+    if 'fork' not in mp.get_all_start_methods(): return 1
+    return max(1, min(workers or os.cpu_count() or 1, n_jobs))
+
+_SHARED = None   # what `side_by_side` hands its jobs: set before the workers fork, so never pickled
+
+def _call_shared(fn, *args): return fn(_SHARED, *args)
+
+def side_by_side(fn, jobs: dict, shared=None, workers: int | None = None):
+    """Run `fn(shared, *args)` for each `{key: args}` of `jobs` in `worker_count` forked processes with one torch thread
+    each, started in the order given (put the longest first); yields `(key, result)` as each finishes. `fn` must be a
+    module-level function. With one worker: in this process, in order."""
+    global _SHARED
+    workers = worker_count(len(jobs), workers)
+    if workers == 1:
+        for k, a in jobs.items(): yield k, fn(shared, *a)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    n_threads, _SHARED = torch.get_num_threads(), shared
+    torch.set_num_threads(1)   # no thread pool before fork
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context('fork'), initializer=torch.set_num_threads,
+                                 initargs=(max(1, (os.cpu_count() or 1) // workers),)) as ex:
+            futs = {ex.submit(_call_shared, fn, *a): k for k, a in jobs.items()}
+            for f in as_completed(futs): yield futs[f], f.result()
+    finally:
+        _SHARED = None; torch.set_num_threads(n_threads)
+
+# %% ../nbs/33_learner.ipynb #c05cfe19
 def data_loaders(data, recipe: dict, seed: int = 0, size: int | None = None, device=None, n_classes=None, **kw):
     "fastai DataLoaders for `data` (a SynthFER preset, a path `load_fer_dataset` reads, or a `(train, valid)` pair) under `recipe`."
     from fer_explore.data import fer_dataloaders
@@ -335,9 +440,6 @@ def plan_epochs(learn: Learner, minutes: float, probe: int = 5, margin: float = 
                 seconds_per_epoch=round(per_epoch, 1), line=line)
 
 # %% ../nbs/33_learner.ipynb #afc24727
-def _write_json(path, obj):
-    tmp = Path(str(path) + '.tmp'); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
-
 def train(model: str | None = None, data='default', out='runs/train', recipe=None, preset: str | None = None,
           config: dict | None = None, size: int | None = None, epochs: int | None = None, seed: int = 0,
           resume: bool = False, fp16: bool = False, quiet: bool = False, device=None, dls=None, cbs=None,
@@ -386,7 +488,7 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         if not quiet: print(plan['line'], flush=True)
     if rank_distrib() == 0:
         out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / 'recipe.json', dict(model=model, data=str(data), seed=seed, recipe=r, classes=learn.classes,
+        atomic_write_json(out / 'recipe.json', dict(model=model, data=str(data), seed=seed, recipe=r, classes=learn.classes,
                                               **({'plan': plan} if plan else {})))
     if start >= r['epochs']:
         if not quiet: print(f"{out / 'last.pt'} already holds all {r['epochs']} epochs")
@@ -395,5 +497,5 @@ def train(model: str | None = None, data='default', out='runs/train', recipe=Non
         with distributed(learn): learn.fit_recipe(start_epoch=start)
     else: learn.fit_recipe(start_epoch=start)
     if rank_distrib() == 0 and getattr(learn, 'valid_metrics', None):
-        _write_json(out / 'valid_metrics.json', learn.valid_metrics)
+        atomic_write_json(out / 'valid_metrics.json', learn.valid_metrics)
     return learn

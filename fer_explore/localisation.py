@@ -334,7 +334,8 @@ def _load(name: str, state: str, source=None, seed: int = 0, cache=None):
     (initialised with `seed`, in the configuration of `source` when given, else the demo's)."""
     from fer_explore.zoo import trained_model, untrained_model
     from fer_explore.checkpoint import model_from_checkpoint
-    from fer_explore.core import create_model, set_seed
+    from fer_explore.core import set_seed
+    from fer_explore.models import create_model
     if source is None:
         return untrained_model(name, seed) if state == 'untrained' else trained_model(name, seed, cache=cache)
     model = source if isinstance(source, torch.nn.Module) else model_from_checkpoint(source)

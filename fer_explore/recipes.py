@@ -147,14 +147,14 @@ def recipe_for(model: str) -> str:
 # %% ../nbs/30_recipes.ipynb #f25fdeb7
 def demo_recipe(name: str, **overrides) -> dict:
     "The recipe `fer-explore demo` trains `name` with: `RECIPES['demo']`, then `overrides`, then `DEMO_OVERRIDES[name]` (an `epochs` override wins)."
-    from fer_explore.core import get_model_spec
+    from fer_explore.models import get_model_spec
     get_model_spec(name)   # an unknown model fails here
     overrides = dict(overrides); epochs = overrides.pop('epochs', None)
     return get_recipe(get_recipe('demo', **overrides), **DEMO_OVERRIDES.get(name, {}), **({'epochs': epochs} if epochs else {}))
 
 def demo_config(name: str, **overrides) -> dict:
     "The configuration the demo builds `name` with, as `create_model` records it: `demo_recipe`'s preset, config and size, 7 classes, `DEMO_CONFIG[name]`."
-    from fer_explore.core import model_config
+    from fer_explore.models import model_config
     r = demo_recipe(name, **overrides)
     return model_config(name, r['preset'], n_classes=7, input_size=r['size'], **{**r['config'], **DEMO_CONFIG.get(name, {})})
 

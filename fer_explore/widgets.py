@@ -4,7 +4,7 @@
 
 # %% ../nbs/45_widgets.ipynb #f12deaba
 from __future__ import annotations
-import argparse, io, json, os, secrets, signal, socket, subprocess, sys, tempfile, time, warnings
+import io, json, os, sys, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
-from .core import FEROutput, MODEL_PRESETS, canonical_classes, create_model, list_models
+from .core import FEROutput, canonical_classes
+from .models import MODEL_PRESETS, create_model, list_models
 from .vis import overlay_map, show_channel_weights, resolve_vrange, region_contours
 from .modules.pcp import pcp, pcp_derivative, pcp_coefficients, pcp_knots
 from .data.synthetic import SynthFER, AU_NAMES, PROTOTYPES, AU_REGION, REGIONS
@@ -25,11 +26,10 @@ from .cams import CAM_METHODS, compute_cams
 from .embeddings import embedding_vectors, project
 
 # %% auto #0
-__all__ = ['CAM_LABELS', 'VOILA_TEMPLATE', 'VOILA_EXTENSIONS', 'figure_png', 'image_widget', 'png_array', 'view_range',
-           'channel_range', 'explorer_cam', 'load_model', 'real_face_options', 'sample_photo', 'model_input_size',
-           'synth_face', 'trained_source', 'photo_face', 'AttentionExplorer', 'pcp_second_derivative', 'PCPExplorer',
-           'au_regions', 'SynthExplorer', 'project_2d', 'EmbeddingExplorer', 'dashboard_notebook', 'free_port',
-           'voila_template', 'VoilaServer', 'add_explore_arguments', 'explore_main', 'explore_cli']
+__all__ = ['CAM_LABELS', 'figure_png', 'image_widget', 'png_array', 'view_range', 'channel_range', 'explorer_cam', 'load_model',
+           'real_face_options', 'sample_photo', 'model_input_size', 'synth_face', 'trained_source', 'photo_face',
+           'AttentionExplorer', 'pcp_second_derivative', 'PCPExplorer', 'au_regions', 'SynthExplorer', 'project_2d',
+           'EmbeddingExplorer']
 
 # %% ../nbs/45_widgets.ipynb #2c2f06c7
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:
@@ -83,7 +83,7 @@ def load_model(source, preset: str = 'small') -> tuple[nn.Module, str, list[str]
     from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
     if not Path(source).exists() and not str(source).endswith('.pt'):
         raise ValueError(f"{source!r} is neither a registered model ({', '.join(list_models())}) nor a checkpoint file")
-    from fer_explore.zoo import checkpoint_is_grey
+    from fer_explore.checkpoint import checkpoint_is_grey
     ck = load_checkpoint(source)
     m = model_from_checkpoint(ck)
     m.input_px = (ck.get('recipe') or {}).get('size')   # the size it was trained at
@@ -512,158 +512,3 @@ class EmbeddingExplorer:
         for ax, v in zip(axs[1:], views): overlay_map(ax, self.images[i], v.maps[0], vr, title=v.name, stats=None)
         if views: fig.colorbar(ScalarMappable(Normalize(*vr), 'inferno'), ax=list(axs[1:]), shrink=0.8).set_label(vl, fontsize=7)
         self.face_image.value = figure_png(fig)
-
-# %% ../nbs/45_widgets.ipynb #7e22538e
-def dashboard_notebook(path, source='dan', trained: bool = False) -> Path:
-    """Write a one-cell notebook to `path` that shows the attention explorer and, below it, the embedding explorer of
-    `source` (with `trained`: the model cache's trained weights): what Voila serves; returns the path."""
-    if isinstance(source, (str, os.PathLike)) and str(source) not in list_models(): source = str(Path(source).resolve())
-    args = f"{str(source)!r}{', trained=True' if trained else ''}"
-    code = (f"import ipywidgets as W\nfrom fer_explore.widgets import AttentionExplorer, EmbeddingExplorer\n"
-            f"W.VBox([AttentionExplorer({args}).widget, EmbeddingExplorer({args}).widget])")
-    nb = {'cells': [{'cell_type': 'code', 'execution_count': None, 'id': 'explorer', 'metadata': {}, 'outputs': [],
-                     'source': code}],
-          'metadata': {'kernelspec': {'display_name': 'Python 3', 'language': 'python', 'name': 'python3'}},
-          'nbformat': 4, 'nbformat_minor': 5}
-    path = Path(path); path.write_text(json.dumps(nb, indent=1))
-    return path
-
-def free_port(host: str = '127.0.0.1') -> int:
-    "A TCP port on `host` that nothing listens on now."
-    with socket.socket() as s:
-        s.bind((host, 0)); return s.getsockname()[1]
-
-def _children(pid: int) -> list[int]:
-    "Process ids of every descendant of `pid` (Linux /proc; empty elsewhere)."
-    kids, out = {}, []
-    for p in Path('/proc').glob('[0-9]*'):
-        try: ppid = int((p/'stat').read_text().rsplit(')', 1)[1].split()[1])
-        except (OSError, ValueError, IndexError): continue
-        kids.setdefault(ppid, []).append(int(p.name))
-    todo = [pid]
-    while todo:
-        for c in kids.get(todo.pop(), []): out.append(c); todo.append(c)
-    return out
-
-# Voila's 'lab' template, less the two style sheets it links from a CDN (icon fonts): the page asks nothing of any other host
-VOILA_TEMPLATE = {
-    'conf.json': json.dumps({'base_template': 'lab'}),
-    'index.html.j2': ("{%- extends 'voila/templates/lab/index.html.j2' -%}\n"
-                      "{%- block notebook_css -%}{{ super() | replace('https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/all.min.css', '')"
-                      " | replace('https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/v4-shims.min.css', '') }}"
-                      "{%- endblock notebook_css -%}\n")}
-
-# the front-end extensions the page loads: ipywidgets' and Voila's widget managers and ipyevents (the embedding explorer's
-# clicks); other JupyterLab extensions of the environment are not needed, and some fail outside JupyterLab
-VOILA_EXTENSIONS = ('@jupyter-widgets/jupyterlab-manager', '@voila-dashboards/widgets-manager8', '@voila-dashboards/widgets-manager7',
-                    'ipyevents')
-
-def voila_template(root) -> Path:
-    "Write the `fer_explore` Voila template under `root` (give Voila `JUPYTER_PATH=root`, `--template=fer_explore`)."
-    d = Path(root)/'voila'/'templates'/'fer_explore'; d.mkdir(parents=True, exist_ok=True)
-    for k, v in VOILA_TEMPLATE.items(): (d/k).write_text(v)
-    return Path(root)
-
-class VoilaServer:
-    "Voila serving `notebook` on 127.0.0.1 in a subprocess; `start()` waits until it listens, `stop()` ends it and its kernels."
-    def __init__(self, notebook, port: int | None = None, host: str = '127.0.0.1', token: str | None = None, log=None):
-        self.notebook, self.host, self.port = Path(notebook), host, port or free_port(host)
-        self.token = secrets.token_urlsafe(16) if token is None else token
-        self.log, self.proc = log, None
-
-    @property
-    def url(self) -> str: return f"http://{self.host}:{self.port}/" + (f"?token={self.token}" if self.token else '')
-
-    def command(self) -> list[str]:
-        return [sys.executable, '-m', 'voila', str(self.notebook), '--no-browser', f'--port={self.port}', '--template=fer_explore',
-                *(f'--VoilaConfiguration.extension_allowlist={e}' for e in VOILA_EXTENSIONS),
-                f'--Voila.ip={self.host}', f'--Voila.token={self.token}', '--Voila.root_dir=' + str(self.notebook.parent)]
-
-    def start(self, timeout: float = 120) -> 'VoilaServer':
-        "Start Voila and wait (at most `timeout` s) until its port accepts connections."
-        root = voila_template(self.notebook.parent/'_voila')
-        env = {**os.environ, 'JUPYTER_PATH': os.pathsep.join([str(root), *filter(None, [os.environ.get('JUPYTER_PATH')])])}
-        self.proc = subprocess.Popen(self.command(), stdout=self.log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=self.notebook.parent, env=env)
-        t = time.time()
-        while time.time() - t < timeout:
-            if self.proc.poll() is not None: raise RuntimeError(f"voila exited with status {self.proc.returncode}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=1): return self
-            except OSError: time.sleep(0.3)
-        self.stop(); raise TimeoutError(f"voila did not listen on {self.host}:{self.port} within {timeout:.0f} s")
-
-    def stop(self, timeout: float = 15):
-        "Stop Voila (SIGTERM, then SIGKILL) and any kernel it started that is still alive."
-        if self.proc is None: return
-        kids = _children(self.proc.pid)
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try: self.proc.wait(timeout)
-            except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait(timeout)
-        for k in kids:
-            try: os.kill(k, signal.SIGKILL)
-            except ProcessLookupError: pass
-        self.proc = None
-
-    def __enter__(self): return self.start()
-    def __exit__(self, *exc): self.stop()
-
-# %% ../nbs/45_widgets.ipynb #0b233c3c
-def add_explore_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    "The arguments of `fer-explore explore` (also used by the `fer-explore` parser)."
-    p.add_argument('checkpoint', nargs='?', help="a checkpoint written by `fer-explore train` (default: --model)")
-    p.add_argument('--model', default='dan', help="registered model to show when no CHECKPOINT is given (default: dan)")
-    p.add_argument('--untrained', action='store_true', help="show --model untrained (default: its trained weights from the model cache when there)")
-    p.add_argument('--port', type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    p.add_argument('--lab', action='store_true', help="open the step-by-step notebooks in JupyterLab instead")
-    return p
-
-def _notebooks_dir() -> Path:
-    src = Path(__file__).resolve().parents[1]/'nbs'
-    return src if src.is_dir() else Path.cwd()
-
-def explore_main(args) -> int:
-    "`fer-explore explore [CHECKPOINT] [--model M] [--port P] [--lab]`: serve the attention explorer with Voila (or JupyterLab) on 127.0.0.1."
-    import importlib.util
-    tool = 'jupyterlab' if args.lab else 'voila'
-    if importlib.util.find_spec(tool) is None:
-        raise ValueError(f"{tool} is not installed: `pip install {tool}` (README's environment has it)")
-    if args.checkpoint:
-        from fer_explore.checkpoint import load_checkpoint
-        load_checkpoint(args.checkpoint)          # a bad file fails here, in one line, not inside the page
-    def _term(*_): raise KeyboardInterrupt
-    try: signal.signal(signal.SIGTERM, _term)   # `kill` stops the server like Ctrl-C (only possible in the main thread)
-    except ValueError: pass
-    port = args.port or free_port()
-    if args.lab:
-        token = secrets.token_urlsafe(16)
-        cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
-               f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={_notebooks_dir()}',
-               *(['--allow-root'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else [])]   # containers run as root
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        print(f"JupyterLab on the notebooks: http://127.0.0.1:{port}/lab?token={token}  (Ctrl-C stops it)", flush=True)
-        try: proc.wait()
-        except KeyboardInterrupt: pass
-        finally:
-            kids = _children(proc.pid); proc.terminate()
-            try: proc.wait(15)
-            except subprocess.TimeoutExpired: proc.kill()
-            for k in kids:
-                try: os.kill(k, signal.SIGKILL)
-                except ProcessLookupError: pass
-        return 0
-    with tempfile.TemporaryDirectory(prefix='fer_explore_') as d:
-        nb = dashboard_notebook(Path(d)/'attention_explorer.ipynb', args.checkpoint or args.model, trained=not args.checkpoint and not args.untrained)
-        server = VoilaServer(nb, port=port)
-        try:
-            server.start()
-            print(f"attention explorer: {server.url}  (Ctrl-C stops it)", flush=True)
-            server.proc.wait()
-        except KeyboardInterrupt: pass
-        finally: server.stop()
-    return 0
-
-def explore_cli(argv=None) -> int:
-    "Run `explore` on its own (`python -c 'from fer_explore.widgets import explore_cli; explore_cli()' ...`)."
-    return explore_main(add_explore_arguments(argparse.ArgumentParser(prog='fer-explore explore')).parse_args(argv))

@@ -10,14 +10,16 @@ from pathlib import Path
 import torch
 
 import fer_explore
-from .core import set_seed, create_model, get_model_spec, MODEL_PRESETS
-from .recipes import demo_recipe, demo_config   # the demo's recipe and model configuration, defined once
-from .checkpoint import load_checkpoint, model_from_checkpoint, atomic_save, CheckpointError
+from .core import set_seed
+from .models import create_model, get_model_spec, MODEL_PRESETS
+from .recipes import demo_recipe, demo_config, DEMO_CONFIG   # the demo's recipe and model configuration, defined once
+from .checkpoint import (load_checkpoint, model_from_checkpoint, atomic_save, atomic_write, atomic_write_json,
+                                    checkpoint_is_grey, checkpoint_input_size, CheckpointError)
 
 # %% auto #0
 __all__ = ['ZOO_MODELS', 'ZOO_DATA', 'REAL_FACE_DEFAULT', 'CARD_FORMAT', 'FER2013_TERMS', 'cache_dir', 'cache_key', 'cache_path',
-           'store_checkpoint', 'fill_cache', 'trained_checkpoint', 'trained_model', 'untrained_model', 'trained_loss',
-           'cache_info', 'cache_table', 'weights_dir', 'checkpoint_is_grey', 'ship_checkpoint', 'model_card_markdown',
+           'store_checkpoint', 'demo_splits', 'fill_cache', 'trained_checkpoint', 'trained_model', 'untrained_model',
+           'trained_loss', 'cache_info', 'cache_table', 'weights_dir', 'ship_checkpoint', 'model_card_markdown',
            'real_face_cards', 'default_real_face', 'real_face_checkpoint', 'real_face_model', 'real_face_models',
            'main']
 
@@ -68,23 +70,34 @@ def _lock(path: Path):
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 def store_checkpoint(checkpoint, cache=None, metrics: dict | None = None) -> Path:
-    "Copy a checkpoint that `run_demo` (or `train`) wrote into the cache under the key of its own model, recipe and seed."
+    "Copy a checkpoint that `run_demo`, `fill_cache` or `train` wrote into the cache under the key of its own model, recipe and seed."
     ck = load_checkpoint(checkpoint)
     name, seed = ck['model_name'], int(ck.get('seed', 0))
     dest = cache_dir(cache) / f"{name}-{_key(name, ck['recipe'], ck['config'], seed)}.pt"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f'.{dest.name}.{os.getpid()}.tmp')
-    shutil.copyfile(checkpoint, tmp); os.replace(tmp, dest)
+    with open(checkpoint, 'rb') as src: atomic_write(dest, lambda f: shutil.copyfileobj(src, f))
     info = dict(model=name, seed=seed, data=ck.get('data'), version=fer_explore.__version__, recipe=ck['recipe'],
                 metrics={**dict(ck.get('metrics') or {}), **dict(metrics or {})})
-    dest.with_suffix('.json').write_text(json.dumps(info, indent=1, default=str))
+    atomic_write_json(dest.with_suffix('.json'), info)
     return dest
+
+def demo_splits(recipe: dict, seed: int = 0, n_test: int = 700) -> tuple:
+    "The demo's SynthFER `default` train, valid and test splits for `recipe` (its `n_train`, `n_valid`, `size`), in memory."
+    from fer_explore.learner import synthfer_splits
+    return synthfer_splits('default', recipe['n_train'], recipe['n_valid'], n_test, recipe['size'], seed)
+
+def _train_for_cache(data, name: str, recipe: dict, seed: int, folder: str) -> tuple:
+    "Train one demo model on `data` (in a worker of `side_by_side`); returns its checkpoint's path in `folder` and its test metrics."
+    from fer_explore.learner import train_and_evaluate
+    path = Path(folder) / f'{name}.pt'
+    _, res = train_and_evaluate(name, recipe, data, seed, config=DEMO_CONFIG.get(name), checkpoint=path, data_name='default')
+    return str(path), dict(test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
+                           train_seconds=res['train_seconds'], params=res['params'])
 
 def fill_cache(models=ZOO_MODELS, seed: int = 0, cache=None, quiet: bool = True, workers: int | None = None,
                **overrides) -> dict:
-    """Train (with `run_demo`, one run for all) the models of `models` that the cache lacks; returns {name: checkpoint path}.
-    `workers`: `run_demo`'s training processes (default: its own choice, one per CPU core)."""
-    from fer_explore.cli import run_demo
+    """Train the models of `models` that the cache lacks, with their demo recipes on the demo's data, side by side in
+    `workers` processes (default: one per CPU core); returns {name: checkpoint path}."""
+    from fer_explore.learner import side_by_side
     models = list(models)
     paths = {m: cache_path(m, seed, cache, **overrides) for m in models}
     missing = [m for m in models if not _usable(paths[m])]
@@ -93,19 +106,20 @@ def fill_cache(models=ZOO_MODELS, seed: int = 0, cache=None, quiet: bool = True,
         with _lock(root / 'fill'):   # one training at a time per cache, whichever process asks
             missing = [m for m in missing if not _usable(paths[m])]   # another process may have trained them meanwhile
             if missing:
+                recipes = {m: demo_recipe(m, **overrides) for m in missing}
+                data = demo_splits(recipes[missing[0]], seed)
+                say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+                say(f"model cache {root}: training {', '.join(missing)} on {ZOO_DATA} ({len(data[0])} training faces)")
                 tmp = Path(tempfile.mkdtemp(prefix='.run-', dir=root))
-                n_threads = torch.get_num_threads()
+                longest_first = sorted(missing, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])
                 try:
-                    ov = dict(overrides); epochs = ov.pop('epochs', None)
-                    rep = run_demo(tmp, models=missing, epochs=epochs, seed=seed, quiet=quiet, workers=workers, cache=root,
-                                   explore=False, **ov)   # the weights only: no report pictures
-                    for m in missing:   # run_demo stored each model under the key of its own checkpoint
-                        if Path(rep['models'][m]['cached']) != paths[m]:
-                            raise RuntimeError(f"the demo trained {m} with a recipe or configuration other than "
+                    jobs = {m: (m, recipes[m], seed, str(tmp)) for m in longest_first}
+                    for k, (m, (ck, met)) in enumerate(side_by_side(_train_for_cache, jobs, shared=data, workers=workers), 1):
+                        if store_checkpoint(ck, root, met) != paths[m]:
+                            raise RuntimeError(f"{m} was trained with a recipe or configuration other than "
                                                f"`demo_recipe({m!r})` / `demo_config({m!r})`")
-                finally:
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    torch.set_num_threads(n_threads)   # run_demo sets its own
+                        say(f"[{k}/{len(missing)}] {m:<10} test accuracy {100 * met['test_accuracy']:5.1f} %  {met['train_seconds']:5.0f} s")
+                finally: shutil.rmtree(tmp, ignore_errors=True)
     return paths
 
 def trained_checkpoint(name: str, seed: int = 0, cache=None, train: bool = True, quiet: bool = True, **overrides) -> Path:
@@ -136,7 +150,7 @@ def untrained_model(name: str, seed: int = 0, device='cpu', **overrides) -> torc
 
 def trained_loss(name: str, seed: int = 0, cache=None, train: bool = True, **overrides) -> torch.nn.Module:
     "The paper loss of the cached trained `name` with its trained state (class centres where the loss has them)."
-    from fer_explore.losses import paper_loss
+    from fer_explore.models import paper_loss
     from fer_explore.models import feature_dim
     ck = load_checkpoint(trained_checkpoint(name, seed, cache, train, **overrides))
     model = model_from_checkpoint(ck)
@@ -184,12 +198,7 @@ def weights_dir(weights=None) -> Path:
     if os.environ.get('FER_EXPLORE_WEIGHTS'): return Path(os.environ['FER_EXPLORE_WEIGHTS'])
     return Path(fer_explore.__file__).parent / 'weights'
 
-def checkpoint_is_grey(ck: dict) -> bool:
-    """Whether the model of checkpoint `ck` (a `load_checkpoint` dict) was trained on grey faces (its three input channels
-    equal): its `grey` entry when it has one (shipped models do), else True when its data is a grey data set (FER2013, FERPlus)."""
-    if 'grey' in ck: return bool(ck['grey'])
-    names = f"{ck.get('data', '')} {(ck.get('recipe') or {}).get('data', '')}".lower()
-    return any(k in names for k in ('fer2013', 'ferplus', 'fer+'))
+
 
 # %% ../nbs/40_zoo.ipynb #4554989c
 def _half(state: dict) -> dict:
@@ -238,7 +247,7 @@ def ship_checkpoint(src, dst_dir=None, name: str | None = None, card: dict | Non
     if not name.replace('_', '').replace('-', '').isalnum(): raise ValueError(f"model name {name!r}: letters, digits, '_' and '-' only")
     full = model_from_checkpoint(ck)
     grey = checkpoint_is_grey(ck) if grey is None else bool(grey)
-    size = int((ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 48)
+    size = checkpoint_input_size(ck)
     shipped = {k: v for k, v in ck.items() if k not in ('optimizer', 'model', 'loss', 'data')}
     shipped.update(model=_half(ck['model']) if half else ck['model'], loss=_half(ck.get('loss') or {}) if half else (ck.get('loss') or {}),
                    optimizer=None, grey=grey, shipped_name=name, data=Path(str(ck.get('data') or '')).name,
@@ -252,7 +261,7 @@ def ship_checkpoint(src, dst_dir=None, name: str | None = None, card: dict | Non
     # the half-precision check: the same images through the float32 and the float16 weights
     from fer_explore.core import normalize
     if data is not None:
-        from fer_explore.cli import split_logits
+        from fer_explore.learner import split_logits
         (lf, y, classes), (lh, _, _) = (split_logits(m, ck['classes'], size, data, split, grey=grey) for m in (full, model))
         acc = lambda lg: float((lg.argmax(-1) == y).float().mean())
         check = dict(on=f"{Path(str(data)).name} {split} ({len(y)} images)", n=len(y),
@@ -390,8 +399,7 @@ def real_face_model(name: str | None = None, weights=None, device='cpu') -> torc
     ck = load_checkpoint(path)
     model = model_from_checkpoint(ck, device)
     model.checkpoint, model.trained, model.card = path, True, real_face_cards(weights)[path.stem]
-    size = (ck.get('recipe') or {}).get('size') or ck['config'].get('input_size') or 48
-    model.classes, model.input_px, model.grey = list(ck['classes']), int(size), checkpoint_is_grey(ck)
+    model.classes, model.input_px, model.grey = list(ck['classes']), checkpoint_input_size(ck), checkpoint_is_grey(ck)
     return model
 
 def real_face_models(weights=None):

@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from fer_explore.core import list_models
+from fer_explore.models import list_models
 from fer_explore.models import model_table
 
 ROOT = Path(__file__).resolve().parents[1]

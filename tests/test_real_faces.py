@@ -16,7 +16,8 @@ from fer_explore.core import normalize
 from fer_explore.interpret import synthfer_faces
 from fer_explore.zoo import (ship_checkpoint, real_face_models, real_face_model, real_face_cards, default_real_face,
                              real_face_checkpoint, REAL_FACE_DEFAULT)
-from fer_explore.cli import main, face_inputs, MIN_FACE_PX
+from fer_explore.cli import main
+from fer_explore.predict import face_inputs, MIN_FACE_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,7 +165,7 @@ def test_predict_errors_are_one_line(weights, photo, monkeypatch, tmp_path):
 
 
 def test_grey_models_get_grey_crops(photo):
-    from fer_explore.cli import read_photo
+    from fer_explore.predict import read_photo
     a = read_photo(photo / 'astronaut.png')
     boxes, x, small = face_inputs(a, 48, grey=True)
     assert len(boxes) == 1 and not small and x.shape == (1, 3, 48, 48)
@@ -194,7 +195,8 @@ def test_readme_real_face_snippet_runs(tmp_path, monkeypatch):
     pytest.importorskip('skimage')
     import re
     from fer_explore.checkpoint import save_checkpoint
-    from fer_explore.core import create_model, canonical_classes
+    from fer_explore.core import canonical_classes
+    from fer_explore.models import create_model
     torch.manual_seed(0)
     ck = save_checkpoint(tmp_path / 'dan.pt', create_model('dan', preset='small', input_size=48), canonical_classes(7),
                          recipe={'size': 48, 'data': 'FER2013'}, epoch=1)

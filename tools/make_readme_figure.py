@@ -6,7 +6,8 @@ from pathlib import Path
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import torch
-from fer_explore.core import canonical_classes, create_model, set_seed, normalize
+from fer_explore.core import canonical_classes, set_seed, normalize
+from fer_explore.models import create_model
 from fer_explore.data.synthetic import SynthFER
 from fer_explore.vis import to_image, region_contours, overlay_map, resolve_vrange
 

@@ -9,7 +9,8 @@ __all__ = ['IMAGE_EXTS', 'image_to_array', 'load_image', 'check_image', 'FORMATS
            'detect_format', 'load_fer_dataset', 'AUGMENT_PRESETS', 'SYNTH_PRESETS', 'augment_transforms',
            'TransformDataset', 'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'MemoryDataset',
            'FaceBox', 'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces', 'align_crop', 'crop_faces',
-           'to_rgb_uint8', 'SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions']
+           'to_rgb_uint8', 'SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions',
+           'SIZE_RANGE', 'synthfer_size']
 
 # %% ../../nbs/04_data_api.ipynb #ff5d1ab4
 import importlib
@@ -20,7 +21,8 @@ _all_ = ['IMAGE_EXTS', 'image_to_array', 'load_image', 'check_image', 'FORMATS',
          'detect_format', 'load_fer_dataset', 'AUGMENT_PRESETS', 'SYNTH_PRESETS', 'augment_transforms',
          'TransformDataset', 'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'MemoryDataset', 'FaceBox',
          'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces', 'align_crop', 'crop_faces',
-         'to_rgb_uint8', 'SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions']
+         'to_rgb_uint8', 'SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions', 'SIZE_RANGE',
+         'synthfer_size']
 
 _SOURCES = {  # module of fer_explore.data -> the names it gives the package
     'images': ('IMAGE_EXTS', 'image_to_array', 'load_image', 'check_image'),
@@ -32,7 +34,7 @@ _SOURCES = {  # module of fer_explore.data -> the names it gives the package
                 'dataset_labels', 'BalancedDL', 'fer_dataloaders', 'tta_predict', 'MemoryDataset'),
     'faces': ('FaceBox', 'FaceDetectorUnavailable', 'face_detector_status', 'detect_faces',
               'align_crop', 'crop_faces', 'to_rgb_uint8'),
-    'synthetic': ('SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions'),
+    'synthetic': ('SynthFER', 'SynthSample', 'AU_NAMES', 'PROTOTYPES', 'REGIONS', 'class_regions', 'SIZE_RANGE', 'synthfer_size'),
 }
 _HOME = {name: mod for mod, names in _SOURCES.items() for name in names}
 

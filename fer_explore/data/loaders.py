@@ -159,7 +159,8 @@ def fer_dataloaders(source='default', size: int = 64, bs: int = 64, valid=None, 
     device = default_device() if device is None else torch.device(device)
     channels = 3 if grey_to_rgb else 1
     if isinstance(source, str) and source in SYNTH_PRESETS:
-        nc, gsize = n_classes or 7, min(max(size, 48), 112)  # SynthFER draws 48-112 px; other sizes are resized
+        from fer_explore.data.synthetic import synthfer_size
+        nc, gsize = n_classes or 7, synthfer_size(size)  # SynthFER draws 48-112 px; other sizes are resized
         tr = _synth(source, 'train', n_train, gsize, seed, nc, grey_to_rgb, **kw)
         va = _synth(source, 'valid', n_valid, gsize, seed, nc, grey_to_rgb, **kw)
     elif isinstance(source, (tuple, list)) and len(source) == 2: tr, va = source

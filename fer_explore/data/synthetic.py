@@ -15,8 +15,9 @@ import torch
 from ..core import CANONICAL_CLASSES, canonical_classes
 
 # %% auto #0
-__all__ = ['AU_NAMES', 'PROTOTYPES', 'AU_REGION', 'REGIONS', 'PRESETS', 'SPLITS', 'SynthSample', 'class_regions',
-           'sample_identity', 'face_geometry', 'region_polys', 'face_affine', 'draw_face', 'draw_occluder', 'SynthFER']
+__all__ = ['AU_NAMES', 'PROTOTYPES', 'AU_REGION', 'REGIONS', 'PRESETS', 'SPLITS', 'SynthSample', 'SIZE_RANGE', 'class_regions',
+           'sample_identity', 'face_geometry', 'region_polys', 'face_affine', 'draw_face', 'draw_occluder',
+           'synthfer_size', 'SynthFER']
 
 # %% ../../nbs/01_synthetic.ipynb #3a29d939
 AU_NAMES: tuple[str, ...] = ('AU1', 'AU2', 'AU4', 'AU5', 'AU6', 'AU7', 'AU9', 'AU10', 'AU12', 'AU14', 'AU15',
@@ -339,6 +340,13 @@ def draw_occluder(img: np.ndarray, kind: str, idn: dict, g: dict, A: np.ndarray,
         for s in (-1, 1): C.line([[s * fw * 0.92, top + 0.05], [s * (fw + 0.02), idn['ey'] + 0.15]], col * 0.9, 0.02)
     else: raise ValueError(f"occluder must be one of ('glasses', 'hand', 'mask'), got {kind!r}")
 
+# %% ../../nbs/01_synthetic.ipynb #9196dcf3
+SIZE_RANGE = (48, 112)   # the face sizes SynthFER draws, in px (smaller faces lose their small regions; larger cost time)
+
+def synthfer_size(size: int) -> int:
+    "The SynthFER drawing size for `size`-px model inputs: `size` clamped to `SIZE_RANGE` (the loaders resize from there)."
+    return min(max(int(size), SIZE_RANGE[0]), SIZE_RANGE[1])
+
 # %% ../../nbs/01_synthetic.ipynb #1f41dfeb
 _GRIDS: dict = {}
 def _grid(S):
@@ -355,8 +363,8 @@ class SynthFER(torch.utils.data.Dataset):
                  n_classes: int = 7, rgb: bool = True, **overrides):
         if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
         if split not in SPLITS: raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 48 <= size <= 112:
-            raise ValueError(f"size must be an int in [48, 112], got {size!r}")
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not SIZE_RANGE[0] <= size <= SIZE_RANGE[1]:
+            raise ValueError(f"size must be an int in [{SIZE_RANGE[0]}, {SIZE_RANGE[1]}], got {size!r}")
         if n_classes not in (7, 8): raise ValueError(f"n_classes must be 7 or 8, got {n_classes!r}")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative int, got {n!r}")

@@ -7,9 +7,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..core import (FEROutput, register_model, create_model, list_models, get_model_spec, cam_target_layer,
-                              count_params, MODEL_PRESETS, MODEL_REGISTRY)
-from ..losses import CrossEntropyFER, paper_loss
+from ..core import FEROutput, count_params
+from .registry import (ModelSpec, AttentionView, view, register_model, list_models, get_model_spec,
+                                         model_config, create_model, cam_target_layer, paper_loss, MODEL_PRESETS, MODEL_REGISTRY)
+from ..losses import CrossEntropyFER
 from ..modules.backbone import resolve_backbone
 from .dan import DAN, convert_official_dan_state_dict, load_official_dan
 from .daf_mhsca import DAFMHSCA

@@ -7,19 +7,34 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..core import FEROutput, register_model
+from ..core import FEROutput
+from .registry import register_model, view
 from ..losses import CrossEntropyFER
 from ..modules.backbone import resolve_backbone, feature_map_size, size_pair
 from ..modules.grouped_attention import CrossFusionDualAttention, ILM, received_attention_map, BRANCHES
 
 # %% auto #0
-__all__ = ['CFDAN']
+__all__ = ['cf_dan_views', 'CFDAN']
+
+# %% ../../nbs/23_cf_dan.ipynb #274f7229
+def cf_dan_views(out: FEROutput, target=None) -> list:
+    """CF-DAN's attention received per position (last layer) on the face; the ILM's gated channel descriptors (Eq. 13) and the
+    attention received per channel as strips. Softmax weights have no fixed scale: drawn on a range shared across views."""
+    A, v = out.attention, []
+    if 'spatial_map' in A: v.append(view('spatial_map', 'spatial', A['spatial_map'], 'shared', 'attention received per position, last layer'))
+    v += [view(k, 'channel', A[k], 'shared', f'ILM gated channel descriptor {k} (Eq. 13)') for k in ('ilm_s', 'ilm_c') if k in A]
+    if 'channel' in A:
+        c = A['channel']                       # [B, groups, Cg, Cg]: query channel x key channel, per group
+        v.append(view('channel', 'channel', c.mean(2).flatten(1) * c.shape[-1], 'shared',
+                      'attention received per channel, last layer (x group size)'))
+    return v
 
 # %% ../../nbs/23_cf_dan.ipynb #6ca8bf10
 _ATTENTION = ('cross', 'dual', 'spatial', 'channel')
 
 @register_model('cf_dan', paper='CF-DAN', paper_params=16_400_000, paper_gmacs=2.0, loss=CrossEntropyFER,
-                attention_maps=('ilm_s', 'ilm_c', 'spatial', 'spatial_map', 'channel'), cam_layer='backbone.layer4')
+                attention_maps=('ilm_s', 'ilm_c', 'spatial', 'spatial_map', 'channel'), cam_layer='backbone.layer4',
+                views=cf_dan_views)
 class CFDAN(nn.Module):
     "CF-DAN (Zhang et al.): backbone -> cross-fusion grouped dual attention (2 layers) -> ILM -> GAP -> Linear."
     def __init__(self, n_classes: int = 7,

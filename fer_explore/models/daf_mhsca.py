@@ -7,7 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..core import FEROutput, register_model
+from ..core import FEROutput
+from .registry import register_model, view
 from ..losses import DAFMHSCALoss
 from ..modules.backbone import resolve_backbone
 from ..modules.afc import AdaptiveFeatureCalibration
@@ -15,10 +16,21 @@ from ..modules.directional import DirectionalAttentionFusion
 from ..modules.mhsca import MultiHeadSpatialChannelAttention
 
 # %% auto #0
-__all__ = ['DAF_MHSCA_ABLATIONS', 'DAFMHSCA']
+__all__ = ['DAF_MHSCA_ABLATIONS', 'daf_mhsca_views', 'DAFMHSCA']
 
 # %% ../../nbs/22_daf_mhsca.ipynb #8f7dbfb6
 from ..modules.backbone import size_pair as _pair, feature_map_size  # shared with the other models
+
+# %% ../../nbs/22_daf_mhsca.ipynb #112595d9
+def daf_mhsca_views(out: FEROutput, target=None) -> list:
+    """DAF-MHSCA's AFC spatial gate (Eq. 2), the directional map A_s averaged over channels (Eq. 4-8) and the MHSCA map of
+    each head (Eq. 9-11) on the face, and the AFC channel gate (Eq. 1) as a strip; all sigmoids, drawn on 0 to 1."""
+    A, X, v = out.attention, out.aux, []
+    if 'afc_spatial' in A: v.append(view('afc_spatial', 'spatial', A['afc_spatial'], (0, 1), 'AFC spatial gate (Eq. 2)'))
+    if 'daf' in A: v.append(view('daf', 'spatial', A['daf'].mean(1), (0, 1), 'directional map A_s, channel mean (Eq. 4-8)'))
+    v += [view(k, 'spatial', A[k], (0, 1), f'MHSCA spatial map, {k} (Eq. 9-11)') for k in sorted(k for k in A if k.startswith('head'))]
+    if 'afc_channel' in X: v.append(view('afc_channel', 'channel', X['afc_channel'], (0, 1), 'AFC channel gate (Eq. 1)'))
+    return v
 
 # %% ../../nbs/22_daf_mhsca.ipynb #4a324123
 DAF_MHSCA_ABLATIONS: dict[str, dict] = {
@@ -30,7 +42,8 @@ DAF_MHSCA_ABLATIONS: dict[str, dict] = {
 }  # DAF-MHSCA Table 4 rows -> `DAFMHSCA` keyword arguments; Table 5 varies `num_heads` in (1, 2, 4, 8, 16)
 
 @register_model('daf_mhsca', paper='DAF-MHSCA', loss=DAFMHSCALoss, needs_class_counts=True,
-                attention_maps=('afc_spatial', 'daf', 'head0', 'head1', 'head2', 'head3'), cam_layer='backbone.layer4')
+                attention_maps=('afc_spatial', 'daf', 'head0', 'head1', 'head2', 'head3'), cam_layer='backbone.layer4',
+                views=daf_mhsca_views)
 class DAFMHSCA(nn.Module):
     """DAF-MHSCA (Shao et al. 2025): backbone -> AFC (Eq. 1-3) -> DAF (Eq. 4-8) -> MHSCA (Eq. 9-13) -> Linear.
 

@@ -11,18 +11,35 @@ from typing import Mapping
 import torch
 import torch.nn as nn
 
-from ..core import FEROutput, register_model
+from ..core import FEROutput
+from .registry import register_model, view
 from ..losses import DANLoss
 from ..modules.backbone import (resolve_backbone, TORCHVISION_SEQUENTIAL_NAMES, CheckpointMismatchError,
                                           _unwrap_state_dict, _key_report, _fmt)
-from ..modules.dan_heads import CrossAttentionHead, AttentionFusion
+from ..modules.dan_heads import CrossAttentionHead, AttentionFusion, ChannelAttention
 
 # %% auto #0
-__all__ = ['DAN', 'convert_official_dan_state_dict', 'load_official_dan']
+__all__ = ['dan_channel_capture', 'dan_views', 'DAN', 'convert_official_dan_state_dict', 'load_official_dan']
+
+# %% ../../nbs/21_dan.ipynb #ff85e01e
+def dan_channel_capture(model: nn.Module, store: dict) -> list:
+    "Forward hooks that keep the sigmoid weights of every head's `ChannelAttention` (DAN Eq. 4) as `channel{i}` in `store`."
+    cas = [m for m in model.modules() if isinstance(m, ChannelAttention)]
+    return [ca.attention.register_forward_hook(lambda mod, inp, out, i=i: store.setdefault(f'channel{i}', []).append(out.detach()))
+            for i, ca in enumerate(cas)]
+
+def dan_views(out: FEROutput, target=None) -> list:
+    """DAN's spatial attention per head (Eq. 3) on the face, on one range shared by the heads (a log-softmax over heads
+    has no fixed scale), and each head's channel weights (Eq. 4, a sigmoid: range 0 to 1) as a strip."""
+    A, X = out.attention, out.aux
+    return ([view(k, 'spatial', A[k], 'shared', f'DAN spatial attention, {k} (Eq. 3)') for k in sorted(k for k in A if k.startswith('head'))]
+            + [view(k, 'channel', X[k], (0, 1), f'DAN channel attention weights, head {k[7:]} (Eq. 4)')
+               for k in sorted(k for k in X if k.startswith('channel'))])
 
 # %% ../../nbs/21_dan.ipynb #592b6683
 @register_model('dan', paper='DAN', paper_params=19_723_733, paper_gmacs=2.23, loss=DANLoss,
-                attention_maps=('head0', 'head1', 'head2', 'head3'), cam_layer='backbone.layer4')
+                attention_maps=('head0', 'head1', 'head2', 'head3'), cam_layer='backbone.layer4',
+                views=dan_views, capture=dan_channel_capture)
 class DAN(nn.Module):
     """DAN (Wen et al. 2023; official code yaoing/DAN): backbone -> `num_heads` CrossAttentionHeads -> AFN.
 

@@ -9,13 +9,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F_
 
-from ..core import FEROutput, register_model
+from ..core import FEROutput
+from .registry import register_model, view
 from ..losses import DSANLoss
 from ..modules.backbone import resolve_backbone
 from ..modules.dsan_streams import GlobalFeatureExtraction, MultiFeatureFusion, sparsity
 
 # %% auto #0
-__all__ = ['fuse_log_probs', 'DSAN']
+__all__ = ['fuse_log_probs', 'dsan_views', 'dsan_embedding', 'DSAN']
 
 # %% ../../nbs/24_dsan.ipynb #895759c3
 def fuse_log_probs(logits1: torch.Tensor, logits2: torch.Tensor, alpha: float = 0.4) -> torch.Tensor:
@@ -26,11 +27,25 @@ def fuse_log_probs(logits1: torch.Tensor, logits2: torch.Tensor, alpha: float = 
     return torch.logsumexp(torch.stack([math.log(alpha) + F_.log_softmax(logits1, dim=-1),
                                         math.log1p(-alpha) + F_.log_softmax(logits2, dim=-1)]), dim=0)
 
+# %% ../../nbs/24_dsan.ipynb #ce21eb21
+def dsan_views(out: FEROutput, target=None) -> list:
+    "DSAN has no spatial map: its sparse attention over features (Eq. 2) and the local-feature attention per group (Eq. 8) as strips."
+    A, v = out.attention, []
+    if 'sparse' in A: v.append(view('sparse', 'channel', A['sparse'], 'shared', 'sparse attention over features (Eq. 2)'))
+    if 'lfa' in A: v.append(view('lfa', 'channel', A['lfa'], (0, 1), 'local-feature attention per group (Eq. 8)'))
+    return v
+
+def dsan_embedding(out: FEROutput) -> torch.Tensor:
+    "The vectors DSAN's centre loss sees: a ⊙ v_h1 (DSAN Eq. 4, sparse attention times features); `features` without GFE-AN."
+    if 'sparse' in out.attention and 'v_h1' in out.aux: return out.attention['sparse'] * out.aux['v_h1']
+    return out.features
+
 # %% ../../nbs/24_dsan.ipynb #f72a7dbc
 _STREAMS = ('both', 'gfe', 'mff')
 
 @register_model('dsan', paper='DSAN', paper_params=11_330_000, paper_gmacs=1.82, loss=DSANLoss,
-                attention_maps=('sparse', 'lfa'), cam_layer='backbone.layer4')
+                attention_maps=('sparse', 'lfa'), cam_layer='backbone.layer4',
+                views=dsan_views, embedding=dsan_embedding)
 class DSAN(nn.Module):
     "DSAN (Tang et al. 2024): backbone -> spatial max-pool -> GFE-AN (sparse attention) + MFF-AN (LFA) -> decision fusion."
     def __init__(self, n_classes: int = 7,

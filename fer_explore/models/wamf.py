@@ -9,14 +9,27 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from ..core import FEROutput, register_model
+from ..core import FEROutput
+from .registry import register_model, view
 from ..losses import WAMFLoss
 from ..modules.backbone import resolve_backbone, stage_shapes
 from ..modules.capsule import PrimaryCapsules, ClassCapsules, CapsuleDecoder
 from ..modules.wide_attention import WideAttention, multi_scale_fusions
 
 # %% auto #0
-__all__ = ['WAMF']
+__all__ = ['wamf_views', 'WAMF']
+
+# %% ../../nbs/25_wamf.ipynb #a80ceea5
+def wamf_views(out: FEROutput, target=None) -> list:
+    """WAMF's wide attention of each stage (channel mean) and the capsule routing coefficients to class `target` (default:
+    the predicted class) on the face; both in 0 to 1."""
+    A, X = out.attention, out.aux
+    v = [view(k, 'spatial', A[k], (0, 1), f'wide attention of stage {k[2:]}, channel mean') for k in sorted(k for k in A if k.startswith('wa'))]
+    if 'routing_map' in X:
+        rm = X['routing_map']                  # [B, classes, h, w]
+        target = out.logits.argmax(-1) if target is None else torch.as_tensor(target)
+        v.append(view('routing', 'spatial', rm[torch.arange(len(rm)), target], (0, 1), 'routing coefficients to the class'))
+    return v
 
 # %% ../../nbs/25_wamf.ipynb #5b46fd5a
 def _wamf_cam_layer(model) -> str:
@@ -24,7 +37,7 @@ def _wamf_cam_layer(model) -> str:
     return 'mf.3' if model.use_mf else 'backbone.layer4'
 
 @register_model('wamf', paper='WAMF', loss=WAMFLoss, attention_maps=('wa1', 'wa2', 'wa3', 'wa4', 'routing'),
-                cam_layer=_wamf_cam_layer)
+                cam_layer=_wamf_cam_layer, views=wamf_views)
 class WAMF(nn.Module):
     "WAMF: ResNet stages with wide attention (WA) and multi-scale fusion (MF), capsule (or linear) classifier."
     def __init__(self, n_classes: int = 7, backbone: str | nn.Module = 'resnet18', use_wa: bool = True,
