@@ -17,7 +17,8 @@ from .models import cam_target_layer, get_model_spec
 from .vis import show_maps
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'LogitsOnly', 'NativeGradCAM', 'NativeGradCAMPlusPlus', 'NativeEigenCAM', 'compute_cams', 'show_cams']
+__all__ = ['CAM_METHODS', 'MAX_SCALED', 'LogitsOnly', 'NativeGradCAM', 'NativeGradCAMPlusPlus', 'NativeEigenCAM', 'compute_cams',
+           'show_cams']
 
 # %% ../nbs/42_cams.ipynb #7de211d9
 class LogitsOnly(nn.Module):
@@ -79,6 +80,8 @@ def compute_cams(model: nn.Module, images: torch.Tensor, targets=None, methods=t
     return out
 
 # %% ../nbs/42_cams.ipynb #89415377
+MAX_SCALED = "each map ÷ its own maximum (0 to 1; not comparable across panels)"
+
 def show_cams(model: nn.Module, images: torch.Tensor, targets, masks=None, classes=None, methods=tuple(CAM_METHODS),
               panel: float = 1.6, stats=None):
     "CAMs of `model` for `images` [B,3,H,W] in [0,1] (rows) by method (columns), each method divided by its largest value."
@@ -87,5 +90,5 @@ def show_cams(model: nn.Module, images: torch.Tensor, targets, masks=None, class
     name = model.config['name'] if hasattr(model, 'config') else type(model).__name__
     rows = None if classes is None else [classes[int(t)] for t in targets]
     return show_maps(images, scaled, vrange=(0, 1), masks=masks, row_titles=rows, trained=getattr(model, 'trained', None),
-                     panel=panel, stats=stats, titles=[f"{k} (÷ max)" for k in scaled],
+                     panel=panel, stats=stats, titles=[f"{k} (÷ max)" for k in scaled], label=MAX_SCALED,
                      suptitle=f"{get_model_spec(name).paper or name} CAMs for the true class, {get_model_spec(name).cam_layer_of(model)}")

@@ -112,8 +112,10 @@ def _extend(maps, lo, hi) -> str:
     return {(False, False): 'neither', (True, False): 'min', (False, True): 'max', (True, True): 'both'}[(below, above)]
 
 def show_maps(images, maps, vrange=(0, 1), masks=None, titles=None, row_titles=None, trained=None,
-              panel=2.0, cmap='inferno', suptitle=None, stats=IMAGENET_STATS):
-    "Faces `images` [B,C,H,W] (rows) x `maps` (dict name -> [B,h,w], or one [B,h,w]; columns) on faces, one range, one colorbar."
+              panel=2.0, cmap='inferno', suptitle=None, stats=IMAGENET_STATS, label=None):
+    """Faces `images` [B,C,H,W] (rows) x `maps` (dict name -> [B,h,w], or one [B,h,w]; columns) on faces, one range, one
+    colorbar. Its label says the range (fixed, or shared by all panels); maps you rescaled yourself (a CAM divided by its
+    maximum) must say so in `label`, or the colorbar would call a per-map scale a fixed range."""
     if not isinstance(maps, Mapping): maps = {'map': maps}
     ms = {k: _as_batch(v) for k, v in maps.items()}
     names, B = list(ms), len(images)
@@ -133,7 +135,7 @@ def show_maps(images, maps, vrange=(0, 1), masks=None, titles=None, row_titles=N
                         title=titles[j] if i == 0 else None, stats=stats)
         if row_titles is not None: axs[i, 0].set_ylabel(str(row_titles[i]), fontsize=9)
     fig.colorbar(ScalarMappable(Normalize(lo, hi), cmap), ax=axs, shrink=1.0 if B == 1 else max(0.5, 1.6 / B), aspect=20,
-                 extend=_extend(ms.values(), lo, hi), label=_range_label(lo, hi, isinstance(vrange, str)))
+                 extend=_extend(ms.values(), lo, hi), label=label or _range_label(lo, hi, isinstance(vrange, str)))
     st = suptitle if suptitle is not None else ('attention maps' if trained is not None else None)
     if trained is not None: st += ' (trained)' if trained else ' (untrained)'
     if st: fig.suptitle(st, fontsize=10)
