@@ -18,7 +18,7 @@ from .core import FEROutput, set_seed
 # %% auto #0
 __all__ = ['FEROutputCallback', 'FERLossFunc', 'confusion_matrix', 'classification_metrics', 'confusion_report',
            'ConfusionMetric', 'fer_metrics', 'PerClassRecall', 'NaNStopCallback', 'RecipeScheduler',
-           'EpochSeedCallback', 'TrunkSupervision', 'TrainedEpochFlag', 'CSVHistory']
+           'EpochSeedCallback', 'TrunkSupervision', 'TrainedEpochFlag', 'CSVHistory', 'EpochLines']
 
 # %% ../nbs/31_callbacks.ipynb #028aac5a
 class FEROutputCallback(Callback):
@@ -208,3 +208,16 @@ class CSVHistory(Callback):
         if not getattr(self.learn, 'epoch_trained', True): return
         row = [v if isinstance(v, str) else (f'{v:.6g}' if isinstance(v, float) else v) for v in self.recorder.log]
         with self.fname.open('a', newline='') as f: csv.writer(f).writerow(row)
+
+# %% ../nbs/31_callbacks.ipynb #807b0bc9
+class EpochLines(Callback):
+    "After every epoch actually trained, print `prefix`, the epoch out of the fit's epochs, the recorder's losses and metrics, and the time."
+    order = 61   # after the Recorder (50) has filled its log
+    def __init__(self, prefix: str = '', file=None): self.prefix, self.file = prefix, file
+    def after_epoch(self):
+        if not getattr(self.learn, 'epoch_trained', True): return
+        names, log = self.recorder.metric_names, self.recorder.log
+        parts = [f"{n.replace('_', ' ')} {v:.3g}" if n.endswith('loss') else f"{n.replace('_', ' ')} {100 * v:.1f} %"
+                 for n, v in zip(names[1:-1], log[1:-1]) if isinstance(v, (int, float))]
+        print(f"{self.prefix}epoch {self.epoch + 1}/{self.n_epoch}  " + '  '.join(parts) + f"  ({log[-1]})",
+              file=self.file, flush=True)

@@ -80,7 +80,7 @@ def compute_cams(model: nn.Module, images: torch.Tensor, targets=None, methods=t
     return out
 
 # %% ../nbs/42_cams.ipynb #89415377
-MAX_SCALED = "each map ÷ its own maximum (0 to 1; not comparable across panels)"
+MAX_SCALED = "each method ÷ its largest value over these faces (0 to 1)"
 
 def show_cams(model: nn.Module, images: torch.Tensor, targets, masks=None, classes=None, methods=tuple(CAM_METHODS),
               panel: float = 1.6, stats=None):

@@ -48,21 +48,24 @@ def _demo_look_inside(name: str, model, loss, d: Path, test, n_loc: int = 140, n
     loc.to_csv(d / 'localisation.csv', index=False)
     return dict(figures=figures, localisation='localisation.csv')
 
-def _demo_train_one(data, name: str, r: dict, out: str, seed: int, explore: bool = True) -> dict:
-    "Train, evaluate and report one demo model on `data` (in the demo process or a worker of `side_by_side`)."
+def _demo_train_one(data, name: str, r: dict, out: str, seed: int, explore: bool = True, progress: bool = False) -> dict:
+    """Train, evaluate and report one demo model on `data` (in the demo process or a worker of `side_by_side`);
+    `progress`: a line per epoch and one before looking inside (several workers share the terminal)."""
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from fer_explore.learner import train_and_evaluate, plot_confusion, plot_history
-    from fer_explore.callbacks import CSVHistory
+    from fer_explore.callbacks import CSVHistory, EpochLines
     from fer_explore.recipes import DEMO_CONFIG
     d = Path(out) / name; d.mkdir(parents=True, exist_ok=True)
-    learn, res = train_and_evaluate(name, r, data, seed, config=DEMO_CONFIG.get(name), cbs=[CSVHistory(d / 'history.csv')],
+    cbs = [CSVHistory(d / 'history.csv')] + ([EpochLines(f"  {name:<10} ")] if progress else [])
+    learn, res = train_and_evaluate(name, r, data, seed, config=DEMO_CONFIG.get(name), cbs=cbs,
                                     checkpoint=d / 'model.pt', data_name='default')
     test = data[2]
     fig = plot_confusion(res['confusion'], test.classes, f"{name}: test accuracy {res['accuracy']:.3f}")
     fig.savefig(d / 'confusion.png'); plt.close(fig)
     fig = plot_history(d / 'history.csv', f"{name} on SynthFER default"); fig.savefig(d / 'curves.png'); plt.close(fig)
     t = time.time()
+    if progress and explore: print(f"  {name:<10} trained; looking inside (localisation, sanity checks, CAMs, embeddings)", flush=True)
     inside = _demo_look_inside(name, learn.model, learn.fer_loss, d, test) if explore else {}
     return dict(inside, explore_seconds=round(time.time() - t, 1), test_accuracy=res['accuracy'],
                 balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'], train_seconds=res['train_seconds'],
@@ -98,7 +101,8 @@ def run_demo(out='fer_explore_demo', models=None, epochs: int | None = None, wor
     say(f"SynthFER default: drawing {base['n_train']} train, {base['n_valid']} validation, {n_test} test faces at {size} px; "
         f"training {len(models)} model{'s' if len(models) != 1 else ''} in {workers} process{'es' if workers > 1 else ''}")
     longest_first = sorted(models, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])   # the longest run starts first
-    jobs = {m: (m, recipes[m], str(out), seed, explore) for m in longest_first}
+    jobs = {m: (m, recipes[m], str(out), seed, explore, not quiet) for m in longest_first}
+    say(f"each model prints a line per epoch; started longest first: {', '.join(longest_first)}")
     results = {}
     for k, (m, v) in enumerate(side_by_side(_demo_train_one, jobs, shared=data, workers=workers), 1):
         results[m] = v

@@ -100,8 +100,10 @@ def spatial_maps(out: FEROutput, model_name: str, target=None) -> dict:
     return {v.name: v.maps for v in attention_views(out, model_name, target) if v.kind == 'spatial'}
 
 # %% ../nbs/41_attention.ipynb #67a5da1d
-def show_attention(model, faces: Faces, idx=None, model_name: str | None = None, panel: float = 1.6):
-    "Every spatial attention map of `model` on `faces[idx]` (rows) per head (columns), with region contours; None if it has none."
+def show_attention(model, faces: Faces, idx=None, model_name: str | None = None, panel: float = 1.6, vrange=None, label=None):
+    """Every spatial attention map of `model` on `faces[idx]` (rows) per head (columns), with region contours; None if it
+    has none. One colour range: 0 to 1 when every map is a [0, 1] map, else shared by the panels; or `vrange` (lo, hi),
+    e.g. a range shared with another model's figure, with its colorbar `label`."""
     name = model_name or model.config['name']
     f = faces if idx is None else faces[idx]
     out = model_outputs(model, f.images)
@@ -111,7 +113,8 @@ def show_attention(model, faces: Faces, idx=None, model_name: str | None = None,
     rows = [f"{f.classes[y]} -> {f.classes[p]}" for y, p in zip(f.labels.tolist(), pred.tolist())]
     fixed = all(v.vrange == (0, 1) for v in views)
     trained = getattr(model, 'trained', None)
-    return show_maps(f.images, {v.name: v.maps for v in views}, vrange=(0, 1) if fixed else 'shared', masks=f.masks,
+    vrange = vrange if vrange is not None else (0, 1) if fixed else 'shared'
+    return show_maps(f.images, {v.name: v.maps for v in views}, vrange=vrange, masks=f.masks, label=label,
                      row_titles=rows, trained=trained, panel=panel, stats=None,
                      suptitle=f"{get_model_spec(name).paper or name} attention (rows: true -> predicted class)")
 

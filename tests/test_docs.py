@@ -520,3 +520,36 @@ def test_browser_check_catches_a_broken_page(site, tab, tmp_path):
                      'a machine path', 'a Python warning', 'clipped behind a horizontal scroll', 'content column']:
         assert expected in text, f'{expected!r} not reported; got:\n{text}'
     assert info['katex'] >= 1  # the good formula was typeset
+
+
+_START_HERE = """() => {
+  const h = document.getElementById('start-here');
+  if (!h) return null;
+  const hrefs = [];
+  for (let e = h.nextElementSibling; e && !/^H[1-2]$/.test(e.tagName); e = e.nextElementSibling)
+    hrefs.push(...[...e.querySelectorAll('a[href]')].map(a => a.getAttribute('href')));
+  return hrefs;
+}"""
+
+
+def test_start_here_leads_to_every_tutorial(site, tab):
+    """The home page's "Start here" list links every tutorial in order, then the localisation study and the results;
+    following each link (a click, as a reader would) lands on that page, whose title is the notebook's."""
+    pg = tab.page
+    pg.goto((site/'index.html').as_uri(), wait_until='load')
+    hrefs = pg.evaluate(_START_HERE)
+    assert hrefs, 'the home page has no "Start here" section (a heading with id start-here followed by links)'
+    pages = list(dict.fromkeys(h.split('#')[0] for h in hrefs))
+    tutorials = [p['page'] for p in NB_PAGES if p['section'] == 'Tutorials']
+    assert len(tutorials) >= 4 and [p for p in pages if p in tutorials] == tutorials, (pages, tutorials)
+    assert pages[:len(tutorials)] == tutorials, f'the tutorials come first: {pages}'
+    assert 'localisation.html' in pages[len(tutorials):] and 'ablations.html' in pages, pages
+    titles = {p['page']: bd.nav_title(p['title']) for p in NB_PAGES}
+    for href in pages:
+        pg.goto((site/'index.html').as_uri(), wait_until='load')
+        pg.click(f'#start-here ~ * a[href="{href}"] >> nth=0')
+        pg.wait_for_load_state('load')
+        assert urlparse(pg.url).path.endswith('/' + href), (href, pg.url)
+        h1 = pg.text_content('.md-content h1') or ''
+        assert titles[href] in h1, (href, titles[href], h1)
+    assert not tab.errors, tab.errors

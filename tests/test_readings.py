@@ -31,6 +31,8 @@ def reading_numbers(md: str) -> list[str]:
     t = re.sub(r'`[^`]*`', ' ', t)                             # code spans
     t = re.sub(r'<[^>]+>', ' ', t)                             # html tags
     t = re.sub(r'\b(?:tutorial_)?\d+[a-z]?_\w+', ' ', t)       # notebook names
+    t = re.sub(r'^#+ .*$', ' ', t, flags=re.M)                 # headings
+    t = re.sub(r'\b(?:Eqs?|Fig|Figs|Table|Tables|Alg|Algorithm|Tutorial|Step)\.?\s*\d+(?:\s*[-–]\s*\d+)?', ' ', t)  # references
     return re.findall(r'(?<![\w.])\d+(?:[.,]\d+)*(?:\s?%)?', t)
 
 
@@ -53,6 +55,7 @@ def _code(): return {'cell_type': 'code', 'source': 'x = 1', 'outputs': []}
 def test_reading_numbers_ignore_pointers():
     assert reading_numbers('See [the attention notebook](41_attention.ipynb) and `head0`.') == []
     assert reading_numbers('As 43_localisation shows, <img width="300">') == []
+    assert reading_numbers('## Step 3: 6x6 maps\nDAN Eq. 3-4 and Table 5, Fig. 7.') == []
     assert reading_numbers('Head 2 scores 0.62 on the pointing game, 14 points above the floor.') == ['2', '0.62', '14']
     assert reading_numbers('Accuracy 86.9 % vs 90 %.') == ['86.9 %', '90 %']
 
