@@ -8,7 +8,8 @@ import json, os, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'ablate', 'full_variant', 'min_detectable_effect', 'ablation_summary', 'versus_baseline']
+__all__ = ['ABLATIONS', 'ablate', 'full_variant', 'min_detectable_effect', 'paired_difference', 'ablation_summary',
+           'versus_baseline']
 
 # %% ../nbs/50_ablations.ipynb #85d878d9
 ABLATIONS: dict[str, dict] = {
@@ -120,6 +121,14 @@ def min_detectable_effect(sd: float, n: int, alpha: float = 0.05, power: float =
     if n < 2 or sd != sd: return float('nan')
     return (t.ppf(1 - alpha / 2, n - 1) + t.ppf(power, n - 1)) * sd / math.sqrt(n)
 
+def paired_difference(a, b) -> dict:
+    """The seed-by-seed difference `a - b` of two results indexed by seed (pandas Series; only the seeds both have):
+    `n` seeds, its `mean`, its spread `sd` (NaN below two seeds) and the smallest difference that spread lets `n` seeds
+    detect (`detectable`, `min_detectable_effect`). The ablation tables and the real-face budgets both read it."""
+    d = (a - b).dropna()
+    sd = float(d.std(ddof=1)) if len(d) > 1 else float('nan')
+    return dict(n=len(d), mean=float(d.mean()) if len(d) else float('nan'), sd=sd, detectable=min_detectable_effect(sd, len(d)))
+
 def ablation_summary(df, full: str | None = None):
     """Mean and standard deviation of test accuracy (in %) per model, preset and variant over the seeds, the
     seed-by-seed difference to the model's full variant (`full`, default: `full_variant`) with its spread, and the
@@ -132,12 +141,12 @@ def ablation_summary(df, full: str | None = None):
         base = g[g.variant == f].set_index('seed')['test_accuracy']
         for v, gv in g.groupby('variant', sort=False):
             acc = 100 * gv['test_accuracy']
-            d = 100 * (gv.set_index('seed')['test_accuracy'] - base).dropna()
+            p = paired_difference(100 * gv.set_index('seed')['test_accuracy'], 100 * base)
             out.append(dict(model=model, preset=preset, variant=v, seeds=len(gv), mean=round(acc.mean(), 1),
                             std=round(acc.std(ddof=1), 1) if len(gv) > 1 else float('nan'),
-                            vs_full=round(d.mean(), 1) if v != f and len(d) else 0.0 if v == f else float('nan'),
-                            vs_full_std=round(d.std(ddof=1), 1) if v != f and len(d) > 1 else float('nan'),
-                            detectable=round(min_detectable_effect(d.std(ddof=1), len(d)), 1) if v != f and len(d) > 1 else float('nan')))
+                            vs_full=0.0 if v == f else round(p['mean'], 1),
+                            vs_full_std=round(p['sd'], 1) if v != f else float('nan'),
+                            detectable=round(p['detectable'], 1) if v != f else float('nan')))
     return pd.DataFrame(out)
 
 def versus_baseline(df, baseline: str = 'resnet18'):
@@ -154,10 +163,10 @@ def versus_baseline(df, baseline: str = 'resnet18'):
             known = ABLATIONS.get(model, {}).get('variants', {})
             f = full_variant(known) if full_variant(known or ['?']) in set(gm.variant) else full_variant(list(gm.variant.unique()))
             a = gm[gm.variant == f].set_index('seed')['test_accuracy']
-            d = 100 * (a - base).dropna()
-            out.append(dict(preset=preset, model=model, seeds=len(d), model_mean=round(100 * a.mean(), 1),
-                            baseline_mean=round(100 * base.mean(), 1), delta=round(d.mean(), 1),
-                            delta_std=round(d.std(ddof=1), 1) if len(d) > 1 else float('nan'),
-                            detectable=round(min_detectable_effect(d.std(ddof=1), len(d)), 1) if len(d) > 1 else float('nan'),
-                            ahead_on=f"{int((d > 0).sum())} of {len(d)}"))
+            d = (100 * a - 100 * base).dropna()
+            p = paired_difference(100 * a, 100 * base)
+            out.append(dict(preset=preset, model=model, seeds=p['n'], model_mean=round(100 * a.mean(), 1),
+                            baseline_mean=round(100 * base.mean(), 1), delta=round(p['mean'], 1),
+                            delta_std=round(p['sd'], 1), detectable=round(p['detectable'], 1),
+                            ahead_on=f"{int((d > 0).sum())} of {p['n']}"))
     return pd.DataFrame(out)

@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "for each preset and seed; rows go to DIR/ablation_MODEL.csv as they finish (a rerun skips finished runs), "
         "then the table of means, spreads and differences to the full model is printed."))
     a.add_argument('model', help="dan, daf_mhsca, cf_dan, dsan or wamf; resnet18 trains the plain reference")
-    a.add_argument('--presets', nargs='+', default=['default'], choices=('easy', 'default', 'hard'), help="SynthFER presets (default: default)")
+    a.add_argument('--presets', nargs='+', default=['default'], metavar='PRESET', help="SynthFER presets, e.g. hard (default: default)")
     a.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
     a.add_argument('--set', nargs='*', type=_kv, default=[], metavar='K=V', dest='overrides', help="recipe fields, e.g. epochs=3")
     a.add_argument('--threads', type=_positive, help="torch CPU threads")
@@ -266,6 +266,9 @@ def cmd_ablate(args) -> int:
     "fer-explore ablate"
     from fer_explore.ablations import ABLATIONS
     if args.model not in ABLATIONS: raise UsageError(f"no ablation for {args.model!r}; models with one: {', '.join(ABLATIONS)}")
+    from fer_explore.data import SYNTH_PRESETS
+    bad = [p for p in args.presets if p not in SYNTH_PRESETS]
+    if bad: raise UsageError(f"--presets: {', '.join(map(repr, bad))} is not a SynthFER preset; presets: {', '.join(SYNTH_PRESETS)}")
     import pandas as pd
     from fer_explore.ablations import ablate, ablation_summary
     csv = Path(args.out) / f'ablation_{args.model}.csv'

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from .ablations import paired_difference
 
 # %% auto #0
 __all__ = ['METRICS', 'run_history', 'run_row', 'budget_summary', 'budget_command', 'run_commands']
@@ -77,10 +78,10 @@ def budget_summary(rows: pd.DataFrame, baseline: str = 'resnet18') -> pd.DataFra
                    train_img_s=round(g.train_img_s.mean(), 1))
         for k in METRICS:
             rec[k] = g[k].mean(); rec[f'{k}_sd'] = g[k].std(ddof=1) if len(g) > 1 else np.nan
-        d = (g.set_index('seed')['accuracy'] - base).dropna()
-        rec['delta_accuracy'] = d.mean() if len(d) and m != baseline else np.nan
-        rec['delta_sd'] = d.std(ddof=1) if len(d) > 1 and m != baseline else np.nan
-        rec['paired_seeds'] = len(d) if m != baseline else 0
+        p = paired_difference(g.set_index('seed')['accuracy'], base)   # the ablation tables' paired difference
+        rec['delta_accuracy'] = p['mean'] if m != baseline else np.nan
+        rec['delta_sd'] = p['sd'] if m != baseline else np.nan
+        rec['paired_seeds'] = p['n'] if m != baseline else 0
         out.append(rec)
     return pd.DataFrame(out).sort_values('accuracy', ascending=False).reset_index(drop=True)
 

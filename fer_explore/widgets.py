@@ -72,13 +72,15 @@ def explorer_cam(model: nn.Module, image: torch.Tensor, target: int, method: str
 
 # %% ../nbs/45_widgets.ipynb #507f2862
 def load_model(source, preset: str = 'small') -> tuple[nn.Module, str, list[str]]:
-    """`(model in eval mode, a label, class names)` from a registry name (the untrained `preset` configuration),
+    """`(model in eval mode, a label, class names)` from a registry name (untrained: for `preset='small'` the model cache's
+    untrained model, `fer_explore.zoo.untrained_model`, the demo's configuration seeded with 0; else that preset),
     a checkpoint file written by `fer-explore train`, or a built model."""
     if isinstance(source, nn.Module):
         m = source.eval(); n = getattr(m, 'config', {}).get('n_classes', 7)
         return m, f"{getattr(m, 'config', {}).get('name', type(m).__name__)} (given model)", canonical_classes(n)
     if isinstance(source, str) and source in list_models():
-        m = create_model(source, preset=preset).eval()
+        from fer_explore.zoo import untrained_model
+        m = untrained_model(source) if preset == 'small' else create_model(source, preset=preset).eval()
         return m, f"{source} ({preset}, untrained)", canonical_classes(m.config.get('n_classes', 7))
     from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
     if not Path(source).exists() and not str(source).endswith('.pt'):

@@ -18,6 +18,7 @@ with warnings.catch_warnings():  # fastai 2.7 scripts a few functions with torch
 from ..core import IMAGENET_STATS, canonical_classes, default_device, normalize, set_seed
 from .images import _grey, load_image
 from .readers import _split_name, load_fer_dataset, split_dataset
+from .synthetic import PRESETS as _SYNTH_PRESETS   # no OpenCV at import: SynthFER imports it where it draws
 
 # %% auto #0
 __all__ = ['AUGMENT_PRESETS', 'SYNTH_PRESETS', 'augment_transforms', 'TransformDataset', 'dataset_labels', 'BalancedDL',
@@ -113,10 +114,10 @@ class BalancedDL(FastaiDataLoader):
 
 # %% ../../nbs/04_loaders.ipynb #b8aceae2
 def _synth(preset, split, n, size, seed, n_classes, rgb, **kw):
-    from fer_explore.data.synthetic import SynthFER  # imported on use: SynthFER draws with OpenCV
+    from fer_explore.data.synthetic import SynthFER
     return SynthFER(preset=preset, split=split, n=n, size=size, seed=seed, n_classes=n_classes, rgb=rgb, **kw)
 
-SYNTH_PRESETS = ('easy', 'default', 'hard')
+SYNTH_PRESETS = tuple(_SYNTH_PRESETS)   # the SynthFER preset names a `source` may be (defined once, in `data.synthetic`)
 
 def _dataset_stats(ds, channels, n=512):
     idx = np.linspace(0, len(ds) - 1, min(n, len(ds))).astype(int)

@@ -8,7 +8,6 @@ import csv, math
 from collections import namedtuple
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -104,15 +103,17 @@ def _ellipse(cx, cy, rx, ry, n=24, a0=0.0, a1=2 * math.pi, rot=0.0):
 
 class _Canvas:
     "Draws face-frame polygons/lines onto a uint8 image through a 2x3 affine `A` (face frame -> pixels)."
-    def __init__(self, img, A): self.img, self.A, self.M, self.t = img, A, A[:, :2].T * 16, A[:, 2] * 16
+    def __init__(self, img, A):
+        import cv2   # imported where SynthFER draws: the preset names and the data API import this module without OpenCV
+        self.cv2, self.img, self.A, self.M, self.t = cv2, img, A, A[:, :2].T * 16, A[:, 2] * 16
     def _px(self, pts):
         return np.rint(np.asarray(pts, np.float64) @ self.M + self.t).astype(np.int32)
     def poly(self, pts, col):
-        cv2.fillPoly(self.img, [self._px(pts)], _c255(col), cv2.LINE_AA, 4)
+        self.cv2.fillPoly(self.img, [self._px(pts)], _c255(col), self.cv2.LINE_AA, 4)
     def line(self, pts, col, w=1.0):
         "Anti-aliased polyline; `w` < 1 is a face-frame width, `w` >= 1 pixels (at least 1 pixel)."
         t = max(1, int(round(w * math.hypot(self.A[0, 0], self.A[1, 0]) if w < 1 else w)))
-        cv2.polylines(self.img, [self._px(pts)], False, _c255(col), t, cv2.LINE_AA, 4)
+        self.cv2.polylines(self.img, [self._px(pts)], False, _c255(col), t, self.cv2.LINE_AA, 4)
 
 def _c255(col):
     if isinstance(col, (int, float)): return col * 255.0
@@ -465,6 +466,7 @@ class SynthFER(torch.utils.data.Dataset):
 
     def render(self, m: dict) -> SynthSample:
         "Draw the sample described by meta dict `m` (from `meta`, possibly edited)."
+        import cv2
         S = self.size; i = m['index']
         idn = self.identity(m['identity_id'])
         img = np.empty((S, S, 3), np.uint8)
