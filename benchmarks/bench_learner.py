@@ -16,8 +16,8 @@ from fastai.data.load import DataLoader
 from fastai.callback.core import Callback
 
 from fer_explore.core import set_seed
-from fer_explore.learner import fer_learner
-from fer_explore.callbacks import FEROutputCallback
+from fer_explore.train.learner import fer_learner
+from fer_explore.train.callbacks import FEROutputCallback
 
 CONFIGS = {'small': dict(preset='small', size=48), 'paper': dict(preset='paper', size=224)}
 
@@ -57,7 +57,7 @@ def bench(name, cfg, n_batches, bs):
     learn.fit(1, cbs=[timer])   # one epoch = the same n_batches batches
     n_timed = (timer.n - timer.warm) * bs
     # bare loop on copies of the same initial model and loss, the same optimiser kind and settings
-    from fer_explore.learner import param_groups, make_optimizer
+    from fer_explore.train.learner import param_groups, make_optimizer
     opt = make_optimizer(param_groups(model0, loss0, learn.recipe))
     batches = [(xs[i * bs:(i + 1) * bs], ys[i * bs:(i + 1) * bs]) for i in range(n_batches)]
     wall, cpu = bare_loop(model0, loss0, opt, batches)

@@ -1,5 +1,5 @@
-"""Fixture tests of the real-data readers and loaders (fer_explore.data.images / readers / loaders, nbs/02_images,
-nbs/02_readers and nbs/04_loaders), and of the light import of fer_explore.data (nbs/04_data_api).
+"""Fixture tests of the real-data readers and loaders (fer_explore.data.images / readers / loaders, nbs/02_data.images,
+nbs/02_data.readers and nbs/04_data.loaders), and of the light import of fer_explore.data (nbs/04_data).
 
 Every format is written as a tiny data set of random-noise images in a tmp dir; no real data set is needed.
 Run: .venv/bin/python -m pytest tests/test_datasets.py -q

@@ -214,7 +214,7 @@ def test_build_helpers_on_bad_pages():
 
 
 def test_site_pages_reading_order(tmp_path):
-    "Home, tutorials, then the numbered notebooks by number in their parts; derived from the files, never a list."
+    "Home, tutorials, the results, then the other numbered notebooks by number in their parts; derived from the files, never a list."
     def nb(path, title, exp=None):
         cells = [{'cell_type': 'markdown', 'metadata': {}, 'source': f'# {title}\n> s'}]
         if exp: cells.insert(0, {'cell_type': 'code', 'metadata': {}, 'outputs': [], 'source': f'#| default_exp {exp}'})
@@ -223,13 +223,14 @@ def test_site_pages_reading_order(tmp_path):
     for name, title, exp in [('index', 'pkg', None), ('00_core', 'core', 'core'), ('10_b', 'B: block', 'modules.b'),
                              ('02_readers', 'readers', 'data.readers'), ('21_dan', 'DAN: net', 'models.dan'),
                              ('29_models', 'Models', 'models.__init__'), ('30_learner', 'learner', 'learner'),
-                             ('40_zoo', 'zoo', 'zoo'), ('62_new', 'New part', 'new'),
-                             ('tutorial_first', 'First steps', None), ('_scratch', 'x', None)]:
+                             ('40_zoo', 'zoo', 'zoo'), ('50_studies.ablations', 'Ablations', 'studies.ablations'),
+                             ('62_new', 'New part', 'new'), ('tutorial_first', 'First steps', None), ('_scratch', 'x', None)]:
         nb(tmp_path/f'{name}.ipynb', title, exp)
     nb(tmp_path/'tutorials'/'01_train.ipynb', 'Train one', None)
     pages = bd.site_pages(tmp_path)
     assert [(p['page'], p['section']) for p in pages] == [
         ('index.html', None), ('tutorial_first.html', 'Tutorials'), ('tutorials/train.html', 'Tutorials'),
+        ('studies.ablations.html', 'Results'),                                        # the results right after the tutorials
         ('core.html', 'Core and data'), ('readers.html', 'Core and data'), ('b.html', 'Modules'),
         ('dan.html', 'Losses and models'), ('models.html', 'Losses and models'), ('learner.html', 'Training'),
         ('zoo.html', 'Exploration'), ('new.html', 'Notebooks 60-69')]
@@ -543,7 +544,7 @@ def test_start_here_leads_to_every_tutorial(site, tab):
     tutorials = [p['page'] for p in NB_PAGES if p['section'] == 'Tutorials']
     assert len(tutorials) >= 4 and [p for p in pages if p in tutorials] == tutorials, (pages, tutorials)
     assert pages[:len(tutorials)] == tutorials, f'the tutorials come first: {pages}'
-    assert 'localisation.html' in pages[len(tutorials):] and 'ablations.html' in pages, pages
+    assert 'studies.localisation.html' in pages[len(tutorials):] and 'studies.ablations.html' in pages, pages
     titles = {p['page']: bd.nav_title(p['title']) for p in NB_PAGES}
     for href in pages:
         pg.goto((site/'index.html').as_uri(), wait_until='load')

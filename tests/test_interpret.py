@@ -11,13 +11,13 @@ import torch
 from torch import nn
 
 from fer_explore.core import FEROutput, normalize
-from fer_explore.localisation import (energy_share, pointing_game, rank_accuracy, localisation_scores, uniform_maps,
+from fer_explore.studies.localisation import (energy_share, pointing_game, rank_accuracy, localisation_scores, uniform_maps,
                                       centre_gaussian_maps, mask_at_resolution, localisation_summary, reference_maps,
                                       reference_rows, summary_text, randomisation_test, deletion_curves, sanity_checks,
                                       SCORES, SANITY)
-from fer_explore.cams import compute_cams
-from fer_explore.interpret import Faces, attention_views, model_outputs, synthfer_faces
-from fer_explore.zoo import ZOO_MODELS, untrained_model
+from fer_explore.explore.cams import compute_cams
+from fer_explore.explore.interpret import Faces, attention_views, model_outputs, synthfer_faces
+from fer_explore.studies.zoo import ZOO_MODELS, untrained_model
 
 ARTIFACTS = Path(__file__).parent / 'artifacts'
 
@@ -222,7 +222,7 @@ def test_views_and_cams_of_every_model(name, faces):
 
 
 def test_projection_keeps_separated_blobs():
-    from fer_explore.embeddings import project
+    from fer_explore.explore.embeddings import project
     rng = np.random.default_rng(0)
     means = np.eye(3, 8) * 10
     x = np.concatenate([m + rng.normal(size=(30, 8)) for m in means]).astype(np.float32)
@@ -237,13 +237,13 @@ TINY = dict(epochs=1, n_train=70, n_valid=35)
 @pytest.fixture(scope='module')
 def tiny_cache(tmp_path_factory):
     "A model cache holding a ResNet-18 trained for one epoch on 70 faces (trained once for this module)."
-    from fer_explore.zoo import trained_checkpoint
+    from fer_explore.studies.zoo import trained_checkpoint
     cache = tmp_path_factory.mktemp('cache')
     return cache, trained_checkpoint('resnet18', cache=cache, **TINY)
 
 
 def test_model_cache_trains_once(tiny_cache):
-    from fer_explore.zoo import trained_checkpoint, trained_model, cache_key
+    from fer_explore.studies.zoo import trained_checkpoint, trained_model, cache_key
     tiny, (cache, p) = TINY, tiny_cache
     assert p.name == f"resnet18-{cache_key('resnet18', **tiny)}.pt" and p.exists()
     mtime = p.stat().st_mtime_ns
@@ -264,7 +264,7 @@ def test_sanity_checks_of_a_model(faces):
 
 
 def test_localisation_table_from_a_checkpoint(tiny_cache, faces):
-    from fer_explore.localisation import localisation_table
+    from fer_explore.studies.localisation import localisation_table
     p = tiny_cache[1]
     df = localisation_table(faces=faces, checkpoints={'resnet18': p}, sanity=7)
     assert set(df.model) == {'resnet18', 'floor', 'ceiling'}
@@ -280,7 +280,7 @@ def test_localisation_table_from_a_checkpoint(tiny_cache, faces):
 
 
 def test_localisation_seeds_writes_one_row_per_seed(tiny_cache, faces, tmp_path):
-    from fer_explore.localisation import localisation_seeds
+    from fer_explore.studies.localisation import localisation_seeds
     p = tiny_cache[1]
     csv = tmp_path / 'seeds.csv'
     rows = localisation_seeds({'resnet18': [p, untrained_model('resnet18', 3)]}, faces=faces[list(range(7))], sanity=7, csv=csv)

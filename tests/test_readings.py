@@ -2,7 +2,7 @@
 (41-45, 50, 51), every code cell whose saved output holds a figure is followed by a markdown cell that reads it with a
 number (a count, a score, a share: what the figure shows, in numbers).
 
-A digit inside a link target, a code span or a notebook's name does not count: "see [41](41_attention.ipynb)" is a
+A digit inside a link target, a code span or a notebook's name does not count: "see [41](41_explore.interpret.ipynb)" is a
 pointer, not a reading. Each check is proven to fail on a small bad notebook below.
 """
 import json, re
@@ -26,7 +26,7 @@ def has_figure(cell) -> bool:
 
 def reading_numbers(md: str) -> list[str]:
     """The numbers a markdown text states, leaving out link targets, code spans, inline HTML tags, headings' anchors
-    and notebook names (`41_attention`, `tutorial_02`)."""
+    and notebook names (`41_explore.interpret`, `tutorial_02`)."""
     t = re.sub(r'\]\([^)]*\)', ']', md)                       # link targets
     t = re.sub(r'`[^`]*`', ' ', t)                             # code spans
     t = re.sub(r'<[^>]+>', ' ', t)                             # html tags
@@ -53,8 +53,8 @@ def _code(): return {'cell_type': 'code', 'source': 'x = 1', 'outputs': []}
 
 
 def test_reading_numbers_ignore_pointers():
-    assert reading_numbers('See [the attention notebook](41_attention.ipynb) and `head0`.') == []
-    assert reading_numbers('As 43_localisation shows, <img width="300">') == []
+    assert reading_numbers('See [the attention notebook](41_explore.interpret.ipynb) and `head0`.') == []
+    assert reading_numbers('As 43_studies.localisation shows, <img width="300">') == []
     assert reading_numbers('## Step 3: 6x6 maps\nDAN Eq. 3-4 and Table 5, Fig. 7.') == []
     assert reading_numbers('Head 2 scores 0.62 on the pointing game, 14 points above the floor.') == ['2', '0.62', '14']
     assert reading_numbers('Accuracy 86.9 % vs 90 %.') == ['86.9 %', '90 %']
@@ -79,5 +79,5 @@ def test_every_figure_is_read(path):
 
 def test_the_path_is_covered():
     names = {p.stem for p in READ_AFTER_FIGURES}
-    assert {'41_attention', '42_cams', '43_localisation', '44_embeddings', '45_widgets', '50_ablations',
-            '51_real_faces'} <= names and sum(n.startswith('tutorial_') for n in names) >= 4
+    assert {'41_explore.interpret', '42_explore.cams', '43_studies.localisation', '44_explore.embeddings', '45_app.widgets', '50_studies.ablations',
+            '51_studies.results'} <= names and sum(n.startswith('tutorial_') for n in names) >= 4

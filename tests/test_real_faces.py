@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from fer_explore.checkpoint import load_checkpoint, model_from_checkpoint
+from fer_explore.train.checkpoint import load_checkpoint, model_from_checkpoint
 from fer_explore.core import normalize
-from fer_explore.interpret import synthfer_faces
-from fer_explore.zoo import (ship_checkpoint, real_face_models, real_face_model, real_face_cards, default_real_face,
+from fer_explore.explore.interpret import synthfer_faces
+from fer_explore.studies.zoo import (ship_checkpoint, real_face_models, real_face_model, real_face_cards, default_real_face,
                              real_face_checkpoint, REAL_FACE_DEFAULT)
-from fer_explore.cli import main
-from fer_explore.predict import face_inputs, MIN_FACE_PX
+from fer_explore.app.cli import main
+from fer_explore.studies.predict import face_inputs, MIN_FACE_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
     "A `train` run as the FER2013 ones are made (best.pt, last.pt, recipe.json, valid_metrics.json), on SynthFER, in seconds."
-    from fer_explore.learner import train
+    from fer_explore.train.learner import train
     out = tmp_path_factory.mktemp('run')
     n = torch.get_num_threads(); torch.set_num_threads(1)
     try: train('resnet18', data='default', out=out, epochs=2, n_train=480, n_valid=140, quiet=True)
@@ -165,7 +165,7 @@ def test_predict_errors_are_one_line(weights, photo, monkeypatch, tmp_path):
 
 
 def test_grey_models_get_grey_crops(photo):
-    from fer_explore.predict import read_photo
+    from fer_explore.studies.predict import read_photo
     a = read_photo(photo / 'astronaut.png')
     boxes, x, small = face_inputs(a, 48, grey=True)
     assert len(boxes) == 1 and not small and x.shape == (1, 3, 48, 48)
@@ -194,7 +194,7 @@ def test_readme_real_face_snippet_runs(tmp_path, monkeypatch):
     "README's Python example on the astronaut photo runs as written, with a stand-in for the shipped DAN."
     pytest.importorskip('skimage')
     import re
-    from fer_explore.checkpoint import save_checkpoint
+    from fer_explore.train.checkpoint import save_checkpoint
     from fer_explore.core import canonical_classes
     from fer_explore.models import create_model
     torch.manual_seed(0)
@@ -214,7 +214,7 @@ def test_readme_real_face_snippet_runs(tmp_path, monkeypatch):
 def test_explore_takes_a_shipped_model_name(weights, monkeypatch):
     "`fer-explore explore --model NAME` / `explore NAME`: a shipped real-face model's name is read as its file; a registry name stays."
     import argparse
-    from fer_explore.cli import _explore_args, UsageError
+    from fer_explore.app.cli import _explore_args, UsageError
     monkeypatch.setenv('FER_EXPLORE_WEIGHTS', str(weights))
     a = _explore_args(argparse.Namespace(checkpoint=None, model='tiny_resnet18'))
     assert a.checkpoint == str(weights / 'tiny_resnet18.pt')

@@ -1,6 +1,6 @@
 """Training: resume equality, checkpoint refusals through the command line, the NaN stop, two processes.
 
-The command line runs in subprocesses (`python -m fer_explore.cli`, what the `fer-explore` console script
+The command line runs in subprocesses (`python -m fer_explore.app.cli`, what the `fer-explore` console script
 calls), with one torch thread each so that two runs of the same seed compute bit-identical weights.
 """
 import json, os, subprocess, sys, textwrap
@@ -16,14 +16,14 @@ SMALL = ['--set', 'n_train=192', 'n_valid=64', 'bs=32', '--threads', '1']
 
 def cli(*args, cwd, timeout=300):
     "Run `fer-explore ARGS` in a subprocess; returns (exit status, stdout, stderr)."
-    r = subprocess.run([sys.executable, '-m', 'fer_explore.cli', *map(str, args)], cwd=cwd, env=ENV,
+    r = subprocess.run([sys.executable, '-m', 'fer_explore.app.cli', *map(str, args)], cwd=cwd, env=ENV,
                        capture_output=True, text=True, timeout=timeout)
     return r.returncode, r.stdout, r.stderr
 
 
 RUNNER = """
 import sys, io, json, contextlib, traceback
-from fer_explore.cli import main
+from fer_explore.app.cli import main
 res = []
 for argv in json.loads(sys.argv[1]):
     out, err = io.StringIO(), io.StringIO()
@@ -37,7 +37,7 @@ print(json.dumps(res))
 
 
 def cli_many(*argvs, cwd, timeout=300):
-    "Run several `fer-explore` command lines through `fer_explore.cli.main` in one subprocess (saves the start-up per call)."
+    "Run several `fer-explore` command lines through `fer_explore.app.cli.main` in one subprocess (saves the start-up per call)."
     r = subprocess.run([sys.executable, '-c', RUNNER, json.dumps([[str(a) for a in argv] for argv in argvs])], cwd=cwd,
                        env=ENV, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -58,7 +58,7 @@ def weights(path):
 
 
 def test_help_does_not_import_torch():
-    code = ("import sys, io, contextlib\nfrom fer_explore.cli import main\n"
+    code = ("import sys, io, contextlib\nfrom fer_explore.app.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
             "    try: main(['--help'])\n    except SystemExit: pass\n"
             "    for c in ('train', 'evaluate', 'predict', 'demo'):\n"
@@ -127,7 +127,7 @@ def test_checkpoint_refusals_and_bad_arguments_are_one_line(runs, tmp_path):
     results = cli_many(*[argv for argv, _ in cases], cwd=tmp_path)
     for (argv, needles), (rc, out, err) in zip(cases, results):
         one_line_error(rc, err, *needles)
-    from fer_explore.checkpoint import load_checkpoint, CheckpointError
+    from fer_explore.train.checkpoint import load_checkpoint, CheckpointError
     with pytest.raises(CheckpointError, match='7 classes'): load_checkpoint(good, n_classes=8)
     # and the real console entry (a process of its own) exits with status 2 and one line too
     rc, out, err = cli('evaluate', tmp_path / 'truncated.pt', *ev, cwd=tmp_path)
@@ -154,7 +154,7 @@ def test_evaluate_matches_classes_by_name(runs, tmp_path):
 
 def test_nan_stop_keeps_the_last_good_checkpoint(tmp_path):
     from fastai.callback.core import Callback
-    from fer_explore.learner import train
+    from fer_explore.train.learner import train
     from fer_explore.data import fer_dataloaders
     torch.set_num_threads(1)
 
@@ -179,9 +179,9 @@ WORKER = textwrap.dedent('''
     import os, sys, json
     import torch
     torch.set_num_threads(1)
-    import fer_explore.checkpoint as ckmod
+    import fer_explore.train.checkpoint as ckmod
     from fastai.callback.core import Callback
-    from fer_explore.learner import train
+    from fer_explore.train.learner import train
     out, rank = sys.argv[1], int(os.environ['RANK'])
     saves = []
     _save = ckmod.atomic_save

@@ -1,7 +1,7 @@
 """The attention explorer in a real browser, served the way a user starts it.
 
-`fer-explore explore CHECKPOINT` (run as `python -m fer_explore.cli explore`; before the CLI has the subcommand, through
-`fer_explore.server.explore_cli`, which runs the same `explore_main`) serves
+`fer-explore explore CHECKPOINT` (run as `python -m fer_explore.app.cli explore`; before the CLI has the subcommand, through
+`fer_explore.app.server.explore_cli`, which runs the same `explore_main`) serves
 the attention explorer with Voila on 127.0.0.1 and prints its address. This test writes a checkpoint, runs that
 command, opens the printed address in Debian's Chromium (driven over the DevTools protocol by the `playwright`
 client; `playwright install` is never run, nothing is downloaded), waits for the explorer to draw, moves the
@@ -44,7 +44,7 @@ def chromium() -> str:
 
 
 def _descendants(pid: int) -> list[int]:
-    from fer_explore.server import _children
+    from fer_explore.app.server import _children
     return _children(pid)
 
 
@@ -79,10 +79,10 @@ def _stop(proc, timeout=30):
 def explore_command(*args) -> list[str]:
     "`fer-explore explore ARGS` as a command: through the package's CLI when it has the subcommand, else `explore_cli`."
     import argparse
-    from fer_explore.cli import build_parser
+    from fer_explore.app.cli import build_parser
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    if 'explore' in sub.choices: return [sys.executable, '-m', 'fer_explore.cli', 'explore', *args]
-    return [sys.executable, '-c', 'import sys; from fer_explore.server import explore_cli; sys.exit(explore_cli(sys.argv[1:]))', *args]
+    if 'explore' in sub.choices: return [sys.executable, '-m', 'fer_explore.app.cli', 'explore', *args]
+    return [sys.executable, '-c', 'import sys; from fer_explore.app.server import explore_cli; sys.exit(explore_cli(sys.argv[1:]))', *args]
 
 
 def synthetic_photo() -> bytes:
@@ -101,7 +101,7 @@ def test_attention_explorer_in_chromium(tmp_path):
     import torch
     from fer_explore.core import canonical_classes
     from fer_explore.models import create_model
-    from fer_explore.checkpoint import save_checkpoint
+    from fer_explore.train.checkpoint import save_checkpoint
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report = {'checks': []}
     t0 = time.time()
@@ -110,11 +110,11 @@ def test_attention_explorer_in_chromium(tmp_path):
     torch.manual_seed(0)
     ck = save_checkpoint(tmp_path/'dan.pt', create_model('dan', preset='small'), canonical_classes(7), epoch=0)
 
-    port = __import__('fer_explore.server', fromlist=['free_port']).free_port()
+    port = __import__('fer_explore.app.server', fromlist=['free_port']).free_port()
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', 'PYTHONWARNINGS': 'ignore'}
     log = open(ARTIFACTS/'explore.log', 'w')
     cmd = explore_command(str(ck), '--port', str(port))
-    report['command'] = 'python -m fer_explore.cli explore' if 'fer_explore.cli' in cmd else 'fer_explore.server.explore_cli'
+    report['command'] = 'python -m fer_explore.app.cli explore' if 'fer_explore.app.cli' in cmd else 'fer_explore.app.server.explore_cli'
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=tmp_path, start_new_session=True)
     lines = queue.Queue(); threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
     kids, external, failed, errors = [], [], [], []
@@ -234,7 +234,7 @@ def test_attention_explorer_in_chromium(tmp_path):
 def test_explore_lab_serves_the_notebooks(tmp_path):
     "`explore --lab` starts JupyterLab on 127.0.0.1 with a token, on the notebooks folder; SIGTERM stops it."
     import urllib.request
-    from fer_explore.server import free_port
+    from fer_explore.app.server import free_port
     port = free_port()
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', 'PYTHONWARNINGS': 'ignore',
            'JUPYTER_CONFIG_DIR': str(tmp_path/'config'), 'JUPYTER_RUNTIME_DIR': str(tmp_path/'runtime')}
@@ -256,7 +256,7 @@ def test_explore_lab_serves_the_notebooks(tmp_path):
         assert page and 'JupyterLab' in page, "JupyterLab did not answer at the printed address"
         api = json.load(urllib.request.urlopen(f'http://127.0.0.1:{port}/api/contents?token={token}', timeout=10))
         names = {c['name'] for c in api['content']}
-        assert '45_widgets.ipynb' in names and 'index.ipynb' in names, sorted(names)[:10]   # the step-by-step notebooks
+        assert '45_app.widgets.ipynb' in names and 'index.ipynb' in names, sorted(names)[:10]   # the step-by-step notebooks
         try: urllib.request.urlopen(f'http://127.0.0.1:{port}/api/contents', timeout=10); assert False, 'no token, yet served'
         except urllib.error.HTTPError as e: assert e.code == 403, e.code
         kids = _descendants(proc.pid)

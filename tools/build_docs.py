@@ -14,8 +14,8 @@ same notebooks with well-kept PyPI packages:
   hides the source, `#| output: false` drops the outputs, and the directive lines are removed;
   a cell with a `show_doc(...)` line shows only its card, as nbdev shows it;
 - the pages come in reading order, derived from the files present (never a list of names):
-  Home (index.ipynb); Tutorials (`tutorial*.ipynb` and nbs/tutorials/); then the numbered
-  notebooks by number, one section per ten numbers (the project's parts: 00-09 core and data,
+  Home (index.ipynb); Tutorials (`tutorial*.ipynb` and nbs/tutorials/); the Results (50-59, READ_FIRST); then the
+  other numbered notebooks by number, one section per ten numbers (the project's parts: 00-09 core and data,
   10-19 modules, 20-29 losses and models, 30-39 training, 40-49 exploration; see SECTIONS);
   then any other notebook; then the API reference;
 - an API reference page per exported module (every `fer_explore/**.py` that nbdev generated,
@@ -112,6 +112,7 @@ def _num_key(nb: Path):
 # it"), ten numbers a part. A new part (50-59 ...) gets a section of its own, named by its numbers,
 # until it is named here.
 SECTIONS = {0: 'Core and data', 1: 'Modules', 2: 'Losses and models', 3: 'Training', 4: 'Exploration', 5: 'Results'}
+READ_FIRST = (5,)   # parts read before the reference parts: a reader comes for what the package found (after the tutorials)
 
 
 def site_pages(nbs_dir: Path) -> list:
@@ -125,7 +126,8 @@ def site_pages(nbs_dir: Path) -> list:
     rest = [p for p in found if p not in home]
     is_tut = lambda p: p.relative_to(nbs_dir).parts[0] == 'tutorials' or p.stem.startswith('tutorial')
     tutorials = sorted((p for p in rest if is_tut(p)), key=lambda p: (str(p.parent), _num_key(p) if _num_re.match(p.name) else (1e9, '', p.name)))
-    numbered = sorted((p for p in rest if not is_tut(p) and p.parent == nbs_dir and _num_re.match(p.name)), key=_num_key)
+    numbered = sorted((p for p in rest if not is_tut(p) and p.parent == nbs_dir and _num_re.match(p.name)),
+                      key=lambda p: (_num_key(p)[0] // 10 not in READ_FIRST, _num_key(p)))   # the results right after the tutorials
     other = [p for p in rest if not is_tut(p) and p not in numbered]
     def section(p): d = _num_key(p)[0] // 10; return SECTIONS.get(d, f'Notebooks {d}0-{d}9')
     ordered = ([(p, None) for p in home] + [(p, 'Tutorials') for p in tutorials]

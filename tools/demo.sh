@@ -18,7 +18,7 @@ done
 bash tools/setup_env.sh
 export PATH="$PWD/.venv/bin:$PATH" NO_MKDOCS_2_WARNING=1 PYTHONWARNINGS="ignore::FutureWarning"
 echo "== fer-explore demo (every model on SynthFER; one line per model)"
-python -m fer_explore.cli demo --out "$out"
+python -m fer_explore.app.cli demo --out "$out"
 if [ "$docs" = 1 ]; then
   echo "== running the notebooks"
   python tools/run_notebooks.py --out _proc/executed

@@ -3,10 +3,10 @@
     python tools/gpu_runs.py --out OUT [--fer2013 DIR] [--minutes 8.5] [--lanes 12] [--only synth fer] [--tiny]
 
 On one GPU machine (run there once: one NVIDIA H200 and 16 cores) it runs, side by side, until `--minutes` have passed:
-- `fer` jobs: FER2013 training (`fer_explore.learner.train`) on the official Training split, scored on PublicTest
+- `fer` jobs: FER2013 training (`fer_explore.train.learner.train`) on the official Training split, scored on PublicTest
   (`valid`), the data held in memory and augmented by loader worker processes; each writes its run folder (history,
   checkpoints, valid metrics) and a ten-crop TTA score, and its checkpoint is slimmed to float16 weights for shipping;
-- `synth` jobs: every model's SynthFER ablation (`fer_explore.ablations.ablate`) on the `default` and `hard` presets,
+- `synth` jobs: every model's SynthFER ablation (`fer_explore.studies.ablations.ablate`) on the `default` and `hard` presets,
   seeds 0-2, with the one shared demo recipe, one job per (model, preset, seed), and the plain ResNet-18 trained with
   each attention model's former demo recipe; the full variants trained on `default` are kept as checkpoints.
 Every job has its own log; what finished is in OUT when the time is up (a job still running then is stopped and
@@ -19,7 +19,7 @@ from pathlib import Path
 
 SEEDS = (0, 1, 2)
 PRESETS = ('default', 'hard')
-# the demo recipes the attention models had before one shared recipe (30_recipes, up to 9bba890): the plain ResNet-18 is
+# the demo recipes the attention models had before one shared recipe (30_train.recipes, up to 9bba890): the plain ResNet-18 is
 # trained with each, to measure how much of "attention loses" was the recipe (issue 17, item 6)
 FORMER_RECIPES = {
     'former resnet18/wamf recipe (lr 1e-2, bs 64)': dict(lr=1e-2, bs=64, epochs=5),
@@ -48,7 +48,7 @@ def fer_jobs(epochs_2h: int, epochs_long: int) -> list[dict]:
 
 
 def synth_jobs() -> list[dict]:
-    from fer_explore.ablations import ABLATIONS
+    from fer_explore.studies.ablations import ABLATIONS
     job = lambda name, model, preset, seed, variants, csv=None, **ov: dict(
         kind='synth', name=name, model=model, preset=preset, seed=seed, variants=variants, overrides=ov,
         **({'csv': csv} if csv else {}))
@@ -94,9 +94,9 @@ def _fer_memory(data: str, tiny: bool):
 def run_fer(job: dict, out: Path, data: str, tiny: bool, workers: int):
     import torch
     from fer_explore.data import fer_dataloaders, tta_predict
-    from fer_explore.learner import train, evaluate_model
-    from fer_explore.recipes import get_recipe
-    from fer_explore.checkpoint import load_checkpoint, atomic_save
+    from fer_explore.train.learner import train, evaluate_model
+    from fer_explore.train.recipes import get_recipe
+    from fer_explore.train.checkpoint import load_checkpoint, atomic_save
     run = out / 'fer' / job['name']
     ov = {k: job[k] for k in ('loss_kw', 'augment') if k in job}
     r = get_recipe('fer2013_cpu', **ov)
@@ -122,7 +122,7 @@ def run_fer(job: dict, out: Path, data: str, tiny: bool, workers: int):
 
 
 def run_synth(job: dict, out: Path, tiny: bool):
-    from fer_explore.ablations import ablate
+    from fer_explore.studies.ablations import ablate
     csv = out / 'synth' / f"{job.get('csv', 'ablation_' + job['model'])}__{job['name']}.csv"
     ov = dict(job.get('overrides', {}))
     if tiny: ov.update(epochs=1, n_train=128, n_valid=32)

@@ -1,5 +1,5 @@
 """Draw the README's and home page's overview picture into nbs/images/overview.png (run after changing SynthFER,
-DAN or the demo's recipe; it needs the demo's trained DAN in the model cache: `python -m fer_explore.zoo fill`).
+DAN or the demo's recipe; it needs the demo's trained DAN in the model cache: `python -m fer_explore.studies.zoo fill`).
 
     .venv/bin/python tools/make_readme_figure.py
 
@@ -15,7 +15,7 @@ import torch
 from fer_explore.core import canonical_classes, normalize
 from fer_explore.data.synthetic import SynthFER
 from fer_explore.vis import to_image, region_contours, overlay_map
-from fer_explore.zoo import trained_model
+from fer_explore.studies.zoo import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = 'head2'

@@ -24,7 +24,7 @@ python tools/check_clean.py
 echo "== 3/4 notebooks (nbdev_test)"
 # the exploration notebooks show trained models: the model cache holds the demo's small SynthFER checkpoints
 # (trains only what is missing: about the demo's time on a fresh machine, nothing when warm)
-OMP_NUM_THREADS=1 python -m fer_explore.zoo fill
+OMP_NUM_THREADS=1 python -m fer_explore.studies.zoo fill
 # two notebooks at a time, one thread each: on 2 cores, torch's own threads would only fight each other
 OMP_NUM_THREADS=1 nbdev_test --n_workers 2 --timing
 
