@@ -538,6 +538,7 @@ def test_start_here_leads_to_every_tutorial(site, tab):
     following each link (a click, as a reader would) lands on that page, whose title is the notebook's."""
     pg = tab.page
     pg.goto((site/'index.html').as_uri(), wait_until='load')
+    tab.reset()   # only this walk's errors
     hrefs = pg.evaluate(_START_HERE)
     assert hrefs, 'the home page has no "Start here" section (a heading with id start-here followed by links)'
     pages = list(dict.fromkeys(h.split('#')[0] for h in hrefs))
