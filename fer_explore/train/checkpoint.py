@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-CHECKPOINT_FORMAT = 'fer_explore.train.checkpoint'
+CHECKPOINT_FORMAT = 'fer_explore.checkpoint'   # a format name written into every checkpoint, not the module's path
 CHECKPOINT_VERSION = 1
 
 class CheckpointError(ValueError):
