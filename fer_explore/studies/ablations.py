@@ -8,8 +8,8 @@ import json, os, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'ablate', 'full_variant', 'min_detectable_effect', 'paired_difference', 'ablation_summary',
-           'versus_baseline']
+__all__ = ['ABLATIONS', 'ablate', 'full_variant', 'min_detectable_effect', 'ablation_runs', 'paired_difference',
+           'ablation_summary', 'versus_baseline']
 
 # %% ../../nbs/50_studies.ablations.ipynb #85d878d9
 ABLATIONS: dict[str, dict] = {
@@ -121,13 +121,19 @@ def min_detectable_effect(sd: float, n: int, alpha: float = 0.05, power: float =
     if n < 2 or sd != sd: return float('nan')
     return (t.ppf(1 - alpha / 2, n - 1) + t.ppf(power, n - 1)) * sd / math.sqrt(n)
 
+def ablation_runs(folder, models=None, suffix: str = ''):
+    "The rows `ablate` wrote for each of `models` (default: every model of `ABLATIONS`), `folder/ablation_{model}{suffix}.csv`, in one frame."
+    import pandas as pd
+    return pd.concat([pd.read_csv(Path(folder) / f'ablation_{m}{suffix}.csv') for m in (models or ABLATIONS)], ignore_index=True)
+
 def paired_difference(a, b) -> dict:
     """The seed-by-seed difference `a - b` of two results indexed by seed (pandas Series; only the seeds both have):
-    `n` seeds, its `mean`, its spread `sd` (NaN below two seeds) and the smallest difference that spread lets `n` seeds
-    detect (`detectable`, `min_detectable_effect`). The ablation tables and the real-face budgets both read it."""
+    `n` seeds, its `mean`, its spread `sd` (NaN below two seeds), the smallest difference that spread lets `n` seeds
+    detect (`detectable`, `min_detectable_effect`), and on how many seeds `a` is ahead (`ahead`). The ablation tables and the real-face budgets both read it."""
     d = (a - b).dropna()
     sd = float(d.std(ddof=1)) if len(d) > 1 else float('nan')
-    return dict(n=len(d), mean=float(d.mean()) if len(d) else float('nan'), sd=sd, detectable=min_detectable_effect(sd, len(d)))
+    return dict(n=len(d), mean=float(d.mean()) if len(d) else float('nan'), sd=sd, detectable=min_detectable_effect(sd, len(d)),
+                ahead=int((d > 0).sum()))
 
 def ablation_summary(df, full: str | None = None):
     """Mean and standard deviation of test accuracy (in %) per model, preset and variant over the seeds, the
@@ -163,10 +169,9 @@ def versus_baseline(df, baseline: str = 'resnet18'):
             known = ABLATIONS.get(model, {}).get('variants', {})
             f = full_variant(known) if full_variant(known or ['?']) in set(gm.variant) else full_variant(list(gm.variant.unique()))
             a = gm[gm.variant == f].set_index('seed')['test_accuracy']
-            d = (100 * a - 100 * base).dropna()
             p = paired_difference(100 * a, 100 * base)
             out.append(dict(preset=preset, model=model, seeds=p['n'], model_mean=round(100 * a.mean(), 1),
                             baseline_mean=round(100 * base.mean(), 1), delta=round(p['mean'], 1),
                             delta_std=round(p['sd'], 1), detectable=round(p['detectable'], 1),
-                            ahead_on=f"{int((d > 0).sum())} of {p['n']}"))
+                            ahead_on=f"{p['ahead']} of {p['n']}"))
     return pd.DataFrame(out)
