@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 bash tools/setup_env.sh
 export PATH="$PWD/.venv/bin:$PATH" NO_MKDOCS_2_WARNING=1 PYTHONWARNINGS="ignore::FutureWarning"
-echo "== fer-explore demo (every model on SynthFER; one line per model)"
+echo "== fer-explore demo (every model on SynthFER; a line per epoch of each model, then one per finished model)"
 python -m fer_explore.app.cli demo --out "$out"
 if [ "$docs" = 1 ]; then
   echo "== running the notebooks"

@@ -120,7 +120,9 @@ def add_explore_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser
     return p
 
 def _notebooks_dir() -> Path:
-    src = Path(__file__).resolve().parents[1]/'nbs'
+    "The repository's nbs/ (an editable install), else the current folder: found from the package root, whatever this module's depth."
+    import fer_explore
+    src = Path(fer_explore.__file__).resolve().parents[1]/'nbs'
     return src if src.is_dir() else Path.cwd()
 
 def explore_main(args) -> int:
