@@ -12,6 +12,7 @@ import torch
 
 from ..core import IMAGENET_STATS, FEROutput
 from ..losses import FERLoss
+from ..errors import check_like_default
 
 # %% auto #0
 __all__ = ['MODEL_PRESETS', 'MODEL_REGISTRY', 'AttentionView', 'view', 'ModelSpec', 'register_model', 'list_models',
@@ -94,15 +95,6 @@ def _describe(v):
     if isinstance(v, os.PathLike): return os.fspath(v)
     return f'<{type(v).__name__}>'
 
-def _check_option_type(name: str, key: str, value, default):
-    """A switch (a `bool` default) takes only `True`/`False`, and a number never a string or a bool: `use_mhsca='False'`
-    would otherwise turn the module *on*, silently, since a non-empty string is true."""
-    def bad(kind): return ValueError(f"create_model({name!r}): option {key} must be {kind}, got {value!r} ({type(value).__name__})")
-    if isinstance(default, bool):
-        if not isinstance(value, bool): raise bad('True or False')
-    elif isinstance(default, (int, float)) and isinstance(value, (bool, str)):   # a tuple `input_size` stays allowed
-        raise bad('a number')
-
 def _bind(name: str, preset: str | None, config: dict):
     "The registered spec of `name` and its constructor's arguments bound to the preset's defaults and `config`."
     import inspect
@@ -114,7 +106,8 @@ def _bind(name: str, preset: str | None, config: dict):
     except TypeError as e:
         opts = [p for p in sig.parameters if p not in ('self', 'kwargs')]
         raise TypeError(f"create_model({name!r}): {e}; its options are {opts}") from None
-    for k, v in config.items(): _check_option_type(name, k, v, sig.parameters[k].default)
+    for k, v in config.items():   # `use_mhsca='False'` would switch the module on: the rule of `check_like_default`
+        check_like_default(v, sig.parameters[k].default, f"create_model({name!r}): option {k}")
     return spec, bound
 
 def model_config(name: str, preset: str | None = None, **config) -> dict:

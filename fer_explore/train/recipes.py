@@ -5,6 +5,7 @@
 # %% ../../nbs/30_train.recipes.ipynb #b29a7032
 from __future__ import annotations
 import copy, math
+from ..errors import check_like_default
 
 # %% auto #0
 __all__ = ['RECIPES', 'DEMO_OVERRIDES', 'DEMO_CONFIG', 'SCHEDULES', 'OPTIMIZERS', 'ablation_recipe', 'get_recipe', 'with_preset',
@@ -123,10 +124,7 @@ def get_recipe(recipe: str | dict | None = 'synthfer', **overrides) -> dict:
     else: r = {**copy.deepcopy(_BASE), **copy.deepcopy(dict(recipe))}
     bad = set(overrides) - set(_BASE) - {'name'}
     if bad: raise KeyError(f"unknown recipe field(s) {sorted(bad)}; fields: {sorted(_BASE)}")
-    for k, v in overrides.items():   # `balanced='False'` would be true; `epochs='12'` would fail deep in training
-        d = _BASE.get(k)
-        if isinstance(d, bool) and not isinstance(v, bool) or type(d) in (int, float) and isinstance(v, (bool, str)):
-            raise ValueError(f"recipe field {k} must be {'True or False' if isinstance(d, bool) else 'a number'}, got {v!r}")
+    for k, v in overrides.items(): check_like_default(v, _BASE.get(k), f"recipe field {k}")   # `balanced='False'` would be true
     r.update(copy.deepcopy(overrides))
     if r['schedule'] not in SCHEDULES: raise ValueError(f"unknown schedule {r['schedule']!r}; schedules: {SCHEDULES}")
     if r['opt'] not in OPTIMIZERS: raise ValueError(f"unknown optimiser {r['opt']!r}; optimisers: {OPTIMIZERS}")
