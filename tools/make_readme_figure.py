@@ -3,10 +3,10 @@ DAN or the demo's recipe; it needs the demo's trained DAN in the model cache: `p
 
     .venv/bin/python tools/make_readme_figure.py
 
-Top row: one SynthFER face per expression with the regions that define it outlined. Bottom row: head2 of the trained
+Top row: one SynthFER face per expression with the regions that define it outlined. Bottom row: head3 of the trained
 DAN (the demo's model, from the cache) on each face, each divided by its own maximum (the colour bar says so and
-gives the maxima): the one head of that model that puts
-more of its mass on the regions than a centred blob does (tutorial 4 measures it over 140 faces).
+gives the maxima): the head of that model that puts the most of its mass on the regions, though less than a centred
+blob does (tutorial 4 measures it over 140 faces).
 """
 from pathlib import Path
 import matplotlib; matplotlib.use('Agg')
@@ -18,7 +18,7 @@ from fer_explore.vis import to_image, region_contours, overlay_map
 from fer_explore.studies.zoo import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAD = 'head2'
+HEAD = 'head3'
 
 def main(out=ROOT/'nbs'/'images'/'overview.png'):
     ds = SynthFER(preset='default', split='test', n=300, size=48, seed=0)

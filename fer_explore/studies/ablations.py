@@ -79,7 +79,7 @@ def ablate(model: str, variants: dict | None = None, seeds=(0, 1, 2), presets=('
     size = synthfer_size(get_recipe('ablation', **overrides)['size'])
     done, rows = _runs_done(csv), []
     for preset in presets:
-        r = get_recipe(ablation_recipe(preset), **overrides)   # one recipe for every model: the paper losses are the only difference
+        r = get_recipe(ablation_recipe(preset, model), **overrides)   # one recipe for every model: the paper losses are the only difference
         for seed in seeds:
             todo = [v for v in variants if (preset, v, int(seed)) not in done]
             if not todo: continue

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/46_studies.demo.ipynb #8ead9188
 from __future__ import annotations
-import json, os, time
+import json, os, time, contextlib
 from pathlib import Path
 
 # %% auto #0
@@ -48,9 +48,11 @@ def _demo_look_inside(name: str, model, loss, d: Path, test, n_loc: int = 140, n
     loc.to_csv(d / 'localisation.csv', index=False)
     return dict(figures=figures, localisation='localisation.csv')
 
-def _demo_train_one(data, name: str, r: dict, out: str, seed: int, explore: bool = True, progress: bool = False) -> dict:
-    """Train, evaluate and report one demo model on `data` (in the demo process or a worker of `side_by_side`);
-    `progress`: a line per epoch and one before looking inside (several workers share the terminal)."""
+def _demo_train_one(data, name: str, r: dict, out: str, seed: int, explore: bool = True, progress: bool = False,
+                    trunk: str | None = None) -> dict:
+    """Train, evaluate and report one demo model on `data` (in the demo process or a worker of `side_by_side`), its trunk
+    started from the checkpoint `trunk` where its recipe has `trunk_from`; `progress`: a line per epoch and one before
+    looking inside (several workers share the terminal)."""
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from fer_explore.train.learner import train_and_evaluate, plot_confusion, plot_history
@@ -59,7 +61,7 @@ def _demo_train_one(data, name: str, r: dict, out: str, seed: int, explore: bool
     d = Path(out) / name; d.mkdir(parents=True, exist_ok=True)
     cbs = [CSVHistory(d / 'history.csv')] + ([EpochLines(f"  {name:<10} ")] if progress else [])
     learn, res = train_and_evaluate(name, r, data, seed, config=DEMO_CONFIG.get(name), cbs=cbs,
-                                    checkpoint=d / 'model.pt', data_name='default')
+                                    checkpoint=d / 'model.pt', data_name='default', trunk=trunk)
     test = data[2]
     fig = plot_confusion(res['confusion'], test.classes, f"{name}: test accuracy {res['accuracy']:.3f}")
     fig.savefig(d / 'confusion.png'); plt.close(fig)
@@ -71,7 +73,7 @@ def _demo_train_one(data, name: str, r: dict, out: str, seed: int, explore: bool
                 balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'], train_seconds=res['train_seconds'],
                 cpu_seconds=res['cpu_seconds'], params=res['params'], epochs=r['epochs'],
                 per_class_recall={c: v['recall'] for c, v in res['per_class'].items()},
-                recipe={k: r[k] for k in ('preset', 'size', 'epochs', 'bs', 'opt', 'lr', 'schedule')})
+                recipe={k: r[k] for k in ('preset', 'size', 'epochs', 'bs', 'opt', 'lr', 'schedule', 'trunk_from')})
 
 def run_demo(out='fer_explore_demo', models=None, epochs: int | None = None, workers: int | None = None,
              seed: int = 0, n_test: int = 700, quiet: bool = False, explore: bool = True, cache=None, **overrides) -> dict:
@@ -83,7 +85,7 @@ def run_demo(out='fer_explore_demo', models=None, epochs: int | None = None, wor
     from fer_explore.models import get_model_spec
     from fer_explore.train.recipes import demo_recipe
     from fer_explore.train.learner import side_by_side, worker_count
-    from fer_explore.studies.zoo import ZOO_MODELS, demo_splits, store_checkpoint
+    from fer_explore.studies.zoo import ZOO_MODELS, demo_splits, store_checkpoint, trunk_phases, all_threads, trained_checkpoint
     models = list(ZOO_MODELS if models is None else models)
     for m in models: get_model_spec(m)    # an unknown name fails before any training
     import matplotlib; matplotlib.use('Agg')
@@ -100,14 +102,21 @@ def run_demo(out='fer_explore_demo', models=None, epochs: int | None = None, wor
     size = int(train.x.shape[-1])
     say(f"SynthFER default: drawing {base['n_train']} train, {base['n_valid']} validation, {n_test} test faces at {size} px; "
         f"training {len(models)} model{'s' if len(models) != 1 else ''} in {workers} process{'es' if workers > 1 else ''}")
-    longest_first = sorted(models, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])   # the longest run starts first
-    jobs = {m: (m, recipes[m], str(out), seed, explore, not quiet) for m in longest_first}
-    say(f"each model prints a line per epoch; started longest first: {', '.join(longest_first)}")
-    results = {}
-    for k, (m, v) in enumerate(side_by_side(_demo_train_one, jobs, shared=data, workers=workers), 1):
-        results[m] = v
-        say(f"[{k}/{len(models)}] {m:<10} test accuracy {100 * v['test_accuracy']:5.1f} %  balanced "
-            f"{100 * v['balanced_accuracy']:5.1f} %  {v['train_seconds']:5.0f} s  {v['params'] / 1e6:.2f} M params")
+    first, rest = trunk_phases(recipes)
+    trunks = {m: out / m / 'model.pt' for m in first}   # the trunks the attention models start from: trained here, first
+    for s in sorted({r['trunk_from'] for r in recipes.values() if r.get('trunk_from')} - set(models)):
+        trunks[s] = trained_checkpoint(s, seed, cache if cache is not False else None, quiet=quiet)   # not in this demo: the cache's
+    say(f"each model prints a line per epoch" + (f"; first {', '.join(first)}, whose trunk the others start from" if first else ''))
+    results, k = {}, 0
+    for phase in (first, rest):
+        longest_first = sorted(phase, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])   # the longest run starts first
+        jobs = {m: (m, recipes[m], str(out), seed, explore, not quiet,
+                    str(trunks[recipes[m]['trunk_from']]) if recipes[m].get('trunk_from') else None) for m in longest_first}
+        with (all_threads() if len(jobs) == 1 else contextlib.nullcontext()):   # a lone job gets every core
+            for m, v in side_by_side(_demo_train_one, jobs, shared=data, workers=workers):
+                results[m] = v; k += 1
+                say(f"[{k}/{len(models)}] {m:<10} test accuracy {100 * v['test_accuracy']:5.1f} %  balanced "
+                    f"{100 * v['balanced_accuracy']:5.1f} %  {v['train_seconds']:5.0f} s  {v['params'] / 1e6:.2f} M params")
     results = {m: results[m] for m in models}
     if cache is not False:
         for m, v in results.items(): v['cached'] = str(store_checkpoint(out / m / 'model.pt', cache, v))

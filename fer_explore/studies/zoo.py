@@ -18,10 +18,10 @@ from ..train.checkpoint import (load_checkpoint, model_from_checkpoint, atomic_s
 
 # %% auto #0
 __all__ = ['ZOO_MODELS', 'ZOO_DATA', 'REAL_FACE_DEFAULT', 'CARD_FORMAT', 'FER2013_TERMS', 'cache_dir', 'cache_key', 'cache_path',
-           'store_checkpoint', 'demo_splits', 'fill_cache', 'trained_checkpoint', 'trained_model', 'untrained_model',
-           'trained_loss', 'cache_info', 'cache_table', 'weights_dir', 'ship_checkpoint', 'model_card_markdown',
-           'real_face_cards', 'default_real_face', 'real_face_checkpoint', 'real_face_model', 'real_face_models',
-           'main']
+           'store_checkpoint', 'demo_splits', 'trunk_phases', 'all_threads', 'fill_cache', 'trained_checkpoint',
+           'trained_model', 'untrained_model', 'trained_loss', 'cache_info', 'cache_table', 'weights_dir',
+           'ship_checkpoint', 'model_card_markdown', 'real_face_cards', 'default_real_face', 'real_face_checkpoint',
+           'real_face_model', 'real_face_models', 'main']
 
 # %% ../../nbs/40_studies.zoo.ipynb #97f83c6b
 ZOO_MODELS = ('dan', 'daf_mhsca', 'cf_dan', 'dsan', 'wamf', 'resnet18')   # the demo's models, in its order
@@ -36,9 +36,9 @@ def cache_dir(cache=None) -> Path:
 
 # %% ../../nbs/40_studies.zoo.ipynb #98903181
 def _key(name: str, recipe: dict, config: dict, seed: int) -> str:
-    # recipe fields that came later (`config`, `trunk_warmup`): left off they change no model, so they leave the keys
+    # recipe fields that came later (`config`, `trunk_warmup`, `trunk_from`): left off they change no model, so they leave the keys
     # (and caches) as they were
-    recipe = {k: v for k, v in recipe.items() if not (k in ('config', 'trunk_warmup') and not v)}
+    recipe = {k: v for k, v in recipe.items() if not (k in ('config', 'trunk_warmup', 'trunk_from') and not v)}
     blob = json.dumps(dict(model=name, recipe=recipe, config=config, seed=int(seed), data=ZOO_DATA,
                            version=fer_explore.__version__), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -85,40 +85,66 @@ def demo_splits(recipe: dict, seed: int = 0, n_test: int = 700) -> tuple:
     from fer_explore.train.learner import synthfer_splits
     return synthfer_splits('default', recipe['n_train'], recipe['n_valid'], n_test, recipe['size'], seed)
 
-def _train_for_cache(data, name: str, recipe: dict, seed: int, folder: str) -> tuple:
-    "Train one demo model on `data` (in a worker of `side_by_side`); returns its checkpoint's path in `folder` and its test metrics."
+def _train_for_cache(data, name: str, recipe: dict, seed: int, folder: str, trunk: str | None = None) -> tuple:
+    """Train one demo model on `data` (in a worker of `side_by_side`), its trunk started from the checkpoint `trunk` where
+    its recipe has `trunk_from`; returns its checkpoint's path in `folder` and its test metrics."""
     from fer_explore.train.learner import train_and_evaluate
     path = Path(folder) / f'{name}.pt'
-    _, res = train_and_evaluate(name, recipe, data, seed, config=DEMO_CONFIG.get(name), checkpoint=path, data_name='default')
+    _, res = train_and_evaluate(name, recipe, data, seed, config=DEMO_CONFIG.get(name), checkpoint=path, data_name='default',
+                                trunk=trunk)
     return str(path), dict(test_accuracy=res['accuracy'], balanced_accuracy=res['balanced_accuracy'], macro_f1=res['macro_f1'],
                            train_seconds=res['train_seconds'], params=res['params'])
+
+def trunk_phases(recipes: dict) -> tuple[list, list]:
+    """`recipes` ({model: recipe}) split into the models whose trained trunks others start from (`trunk_from`), trained
+    first, and the rest."""
+    sources = {r['trunk_from'] for r in recipes.values() if r.get('trunk_from')}
+    return [m for m in recipes if m in sources], [m for m in recipes if m not in sources]
+
+@contextlib.contextmanager
+def all_threads():
+    "torch on every CPU core inside the block (a lone job gets the whole machine), as it was after it."
+    n = torch.get_num_threads(); torch.set_num_threads(os.cpu_count() or 1)
+    try: yield
+    finally: torch.set_num_threads(n)
 
 def fill_cache(models=ZOO_MODELS, seed: int = 0, cache=None, quiet: bool = True, workers: int | None = None,
                **overrides) -> dict:
     """Train the models of `models` that the cache lacks, with their demo recipes on the demo's data, side by side in
-    `workers` processes (default: one per CPU core); returns {name: checkpoint path}."""
+    `workers` processes (default: one per CPU core); returns {name: checkpoint path}. A model whose recipe starts from
+    another's trained trunk (`trunk_from`) trains after it: the trunk's model first, on all cores, then the rest."""
     from fer_explore.train.learner import side_by_side
     models = list(models)
     paths = {m: cache_path(m, seed, cache, **overrides) for m in models}
     missing = [m for m in models if not _usable(paths[m])]
     if missing:
+        recipes = {m: demo_recipe(m, **overrides) for m in missing}
+        outside = sorted({r['trunk_from'] for r in recipes.values() if r.get('trunk_from')} - set(models))
+        trunks = fill_cache(outside, seed, cache, quiet, workers, **overrides) if outside else {}   # before taking the lock
+        trunks.update({m: paths[m] for m in models})
         root = cache_dir(cache); root.mkdir(parents=True, exist_ok=True)
         with _lock(root / 'fill'):   # one training at a time per cache, whichever process asks
             missing = [m for m in missing if not _usable(paths[m])]   # another process may have trained them meanwhile
             if missing:
-                recipes = {m: demo_recipe(m, **overrides) for m in missing}
+                recipes = {m: recipes[m] for m in missing}
                 data = demo_splits(recipes[missing[0]], seed)
                 say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
                 say(f"model cache {root}: training {', '.join(missing)} on {ZOO_DATA} ({len(data[0])} training faces)")
                 tmp = Path(tempfile.mkdtemp(prefix='.run-', dir=root))
-                longest_first = sorted(missing, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])
+                k = 0
                 try:
-                    jobs = {m: (m, recipes[m], seed, str(tmp)) for m in longest_first}
-                    for k, (m, (ck, met)) in enumerate(side_by_side(_train_for_cache, jobs, shared=data, workers=workers), 1):
-                        if store_checkpoint(ck, root, met) != paths[m]:
-                            raise RuntimeError(f"{m} was trained with a recipe or configuration other than "
-                                               f"`demo_recipe({m!r})` / `demo_config({m!r})`")
-                        say(f"[{k}/{len(missing)}] {m:<10} test accuracy {100 * met['test_accuracy']:5.1f} %  {met['train_seconds']:5.0f} s")
+                    for phase in trunk_phases(recipes):
+                        longest_first = sorted(phase, key=lambda m: -recipes[m]['epochs'] * recipes[m]['n_train'])
+                        jobs = {m: (m, recipes[m], seed, str(tmp),
+                                    str(trunks[recipes[m]['trunk_from']]) if recipes[m].get('trunk_from') else None)
+                                for m in longest_first}
+                        with (all_threads() if len(jobs) == 1 else contextlib.nullcontext()):
+                            for m, (ck, met) in side_by_side(_train_for_cache, jobs, shared=data, workers=workers):
+                                if store_checkpoint(ck, root, met) != paths[m]:
+                                    raise RuntimeError(f"{m} was trained with a recipe or configuration other than "
+                                                       f"`demo_recipe({m!r})` / `demo_config({m!r})`")
+                                k += 1
+                                say(f"[{k}/{len(missing)}] {m:<10} test accuracy {100 * met['test_accuracy']:5.1f} %  {met['train_seconds']:5.0f} s")
                 finally: shutil.rmtree(tmp, ignore_errors=True)
     return paths
 

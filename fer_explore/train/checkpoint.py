@@ -20,7 +20,7 @@ def _name(path) -> str: return str(path)
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'CheckpointError', 'atomic_write', 'atomic_save', 'atomic_write_json',
            'checkpoint_state', 'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'checkpoint_is_grey',
-           'checkpoint_input_size', 'CheckpointCallback']
+           'checkpoint_input_size', 'CheckpointCallback', 'trunk_state', 'InitTrunk']
 
 # %% ../../nbs/32_train.checkpoint.ipynb #c8484ba7
 def atomic_write(path, write) -> Path:
@@ -166,3 +166,28 @@ class CheckpointCallback(Callback):
                                  self.opt, metrics, best=self.best, monitor=self.monitor, **self.extra)
         atomic_save(state, self.dir / 'last.pt')
         if improved: atomic_save(state, self.dir / 'best.pt')
+
+# %% ../../nbs/32_train.checkpoint.ipynb #c32t0002
+def trunk_state(checkpoint) -> dict:
+    "The trunk (`backbone.*`) weights of `checkpoint` (a path), keyed as in the backbone; `CheckpointError` when it has none."
+    ck = load_checkpoint(checkpoint)
+    state = {k[len('backbone.'):]: v for k, v in ck['model'].items() if k.startswith('backbone.')}
+    if not state: raise CheckpointError(f"{_name(checkpoint)}: its model {ck['model_name']!r} has no `backbone` to start a trunk from")
+    return state
+
+class InitTrunk(Callback):
+    """Before training, load the trunk of `checkpoint` (a trained model's checkpoint) into `model.backbone`: the papers'
+    pretrained trunk, with a trunk this package trained. Loads once per `Learner`, so a second `fit` continues."""
+    order = -5   # before the seeding and the schedules
+    def __init__(self, checkpoint): self.checkpoint, self.loaded = checkpoint, False
+    def before_fit(self):
+        if self.loaded: return
+        backbone = getattr(_unwrap(self.learn.model), 'backbone', None)
+        if backbone is None: raise AttributeError(f"InitTrunk: {type(_unwrap(self.learn.model)).__name__} has no `backbone`")
+        state = trunk_state(self.checkpoint)
+        mine = backbone.state_dict()
+        bad = sorted(k for k in mine if k not in state or state[k].shape != mine[k].shape) + sorted(set(state) - set(mine))
+        if bad:
+            raise CheckpointError(f"{_name(self.checkpoint)}: its trunk does not fit {type(_unwrap(self.learn.model)).__name__}'s "
+                                  f"backbone ({len(bad)} tensors differ, first {bad[0]!r}): train both at the same preset and backbone")
+        backbone.load_state_dict(state); self.loaded = True

@@ -28,7 +28,7 @@ from .recipes import get_recipe, recipe_for, lr_factor, with_preset
 from .callbacks import (FEROutputCallback, FERLossFunc, TrunkSupervision, NaNStopCallback, RecipeScheduler, EpochSeedCallback,
                                    PerClassRecall, TrainedEpochFlag, CSVHistory, fer_metrics, confusion_matrix,
                                    classification_metrics, confusion_report)
-from .checkpoint import CheckpointCallback, load_checkpoint, save_checkpoint, atomic_write_json, CheckpointError
+from .checkpoint import CheckpointCallback, InitTrunk, load_checkpoint, save_checkpoint, atomic_write_json, CheckpointError
 
 # %% auto #0
 __all__ = ['param_groups', 'GroupOptimizer', 'make_optimizer', 'fer_learner', 'history_frame', 'SyncLossGrads', 'predict_logits',
@@ -126,10 +126,11 @@ def _image_size(dls) -> int | None:
 # %% ../../nbs/33_train.learner.ipynb #0c6a235a
 def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, config: dict | None = None,
                 class_counts=None, fp16: bool = False, seed: int = 0, path='.', cbs=None, quiet: bool = False,
-                **overrides) -> Learner:
+                trunk=None, **overrides) -> Learner:
     """A fastai `Learner` training `model_or_name` (a registered name, or a model built by `create_model`) on `dls`
     with its paper loss. `recipe`: a name in `RECIPES` or a dict (default 'synthfer'); `overrides` replace single
-    recipe fields; `preset` / `config` go to `create_model` (`config` over the recipe's own `config`); `class_counts` override the ones read from `dls`."""
+    recipe fields; `preset` / `config` go to `create_model` (`config` over the recipe's own `config`); `class_counts` override the ones read from `dls`;
+    `trunk`: a checkpoint whose trunk the model starts from (`InitTrunk`), for a recipe with `trunk_from`."""
     from fer_explore.models import create_model_and_loss, feature_dim
     from fer_explore.models import paper_loss
     r = get_recipe(recipe, **overrides)
@@ -170,7 +171,7 @@ def fer_learner(model_or_name, dls, recipe=None, preset: str | None = None, conf
     learn = Learner(dls, model, loss_func=lf, opt_func=opt_func, lr=r['lr'], metrics=fer_metrics(), path=path,
                     cbs=[FEROutputCallback(), NaNStopCallback(verbose=not quiet), RecipeScheduler(r, [g['lr'] for g in groups]),
                          EpochSeedCallback(seed), PerClassRecall(), TrainedEpochFlag(), SyncLossGrads()]
-                    + ([TrunkSupervision(r)] if r.get('trunk_warmup') else []) + list(L(cbs)))
+                    + ([TrunkSupervision(r)] if r.get('trunk_warmup') else []) + ([InitTrunk(trunk)] if trunk else []) + list(L(cbs)))
     lf.learn = learn
     learn.recipe, learn.model_name, learn.fer_loss, learn.classes, learn.seed = r, name, loss, classes, seed
     learn.param_group_names = [g['name'] for g in groups]
@@ -318,16 +319,20 @@ def synthfer_splits(preset: str = 'default', n_train: int = 6000, n_valid: int =
                  for s, n in (('train', n_train), ('valid', n_valid), ('test', n_test)))
 
 def train_and_evaluate(name: str, recipe: dict, data, seed: int = 0, config: dict | None = None, size: int | None = None,
-                       device='cpu', cbs=None, checkpoint=None, data_name: str | None = None):
+                       device='cpu', cbs=None, checkpoint=None, data_name: str | None = None, trunk=None):
     """Train `name` with `recipe` on `data` = (train, valid, test) and evaluate it on test. The weights and loaders are
     seeded with `seed`. `checkpoint`: write the trained model there (its test accuracy in the metrics, `data_name` as its
-    data). Returns `(learn, report)`: `evaluate_model`'s report plus `train_seconds` (wall), `cpu_seconds`, `params`."""
+    data). Returns `(learn, report)`: `evaluate_model`'s report plus `train_seconds` (wall), `cpu_seconds`, `params`. `trunk`: the checkpoint
+    whose trunk `name` starts from, required when the recipe names one in `trunk_from`."""
     from fer_explore.data import fer_dataloaders
     train, valid, test = data
     size = recipe['size'] if size is None else size
     set_seed(seed)   # the initial weights (fer_learner leaves the global random state as it finds it)
     dls = fer_dataloaders((train, valid), size=size, bs=recipe['bs'], seed=seed, device=device)
-    learn = fer_learner(name, dls, recipe, config=config, seed=seed, quiet=True, cbs=cbs)
+    if recipe.get('trunk_from') and trunk is None:
+        raise ValueError(f"{name}'s recipe starts its trunk from a trained {recipe['trunk_from']!r}: pass trunk= (a checkpoint "
+                         f"of it, e.g. `trained_checkpoint({recipe['trunk_from']!r})` from fer_explore.studies.zoo)")
+    learn = fer_learner(name, dls, recipe, config=config, seed=seed, quiet=True, cbs=cbs, trunk=trunk)
     t, c = time.time(), time.process_time()
     learn.fit_recipe()
     secs, cpu = time.time() - t, time.process_time() - c
